@@ -1,0 +1,1 @@
+"""Synthetic Dutch organisation: deterministic HRIS, survey, finance and planning deliveries."""
