@@ -1,0 +1,61 @@
+# The only entry points humans and CI use. Everything installs from the lock file.
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.9
+VENV := .venv
+BIN := $(VENV)/bin
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export UV_PYTHON := $(shell command -v $(PYTHON))
+
+.PHONY: install demo test test-fast dev bench bench-ingest lint fmt dbt-build check clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(BIN)/peoplemart: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+	touch $@
+
+install: $(BIN)/peoplemart ## create .venv from uv.lock and parse the dbt project
+
+demo: install ## generate a synthetic organisation into demo/ and run the whole pipeline
+	$(BIN)/peoplemart demo --dir demo
+
+test: install ## lint + the whole test suite (unit, dbt, Dagster, end-to-end)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test-fast: install
+	$(BIN)/pytest -n 2 -m "not slow"
+
+dev: install ## the Dagster UI on http://127.0.0.1:3000 for the demo home
+	PEOPLEMART_HOME=$(CURDIR)/demo/home PEOPLEMART_LANDING=$(CURDIR)/demo/landing \
+	DAGSTER_HOME=$(CURDIR)/demo/home/dagster DAGSTER_IS_DEV_CLI=1 \
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+bench: install ## benchmarks (results under bench/results/)
+	$(BIN)/python -m bench.run --employees 10000,100000 --years 10
+
+bench-ingest: install ## generation and ingestion rows/s vs DuckDB read_csv, 100k x 10y
+	$(BIN)/python -m bench.ingest --employees 100000 --years 10
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+dbt-build: install
+	cd dbt_project && PEOPLEMART_HOME=$(CURDIR)/demo/home ../$(BIN)/dbt build --profiles-dir .
+
+check: lint test
+
+clean:
+	rm -rf demo build dbt_project/target dbt_project/logs .pytest_cache

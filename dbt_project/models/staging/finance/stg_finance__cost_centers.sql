@@ -1,0 +1,26 @@
+with
+
+source as (
+
+    select * from {{ source('finance', 'cost_centers') }}
+    where _is_current
+
+),
+
+renamed as (
+
+    select
+        cast(cost_center as varchar) as cost_center,
+        cast(name as varchar) as name,
+        cast(org_unit_id as varchar) as org_unit_id,
+        cast(valid_from as date) as valid_from,
+        cast(valid_to as date) as valid_to,
+        _delivery_id as delivery_id,
+        _file_name as source_file_name,
+        _row_number as source_row_number,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,28 @@
+with
+
+source as (
+
+    select * from {{ source('finance', 'gl_entries') }}
+    where _is_current
+
+),
+
+renamed as (
+
+    select
+        cast(entry_id as varchar) as entry_id,
+        cast(booking_date as date) as booking_date,
+        cast(period as varchar) as period,
+        cast(cost_center as varchar) as cost_center,
+        cast(account as varchar) as account,
+        cast(account_class as varchar) as account_class,
+        cast(amount as decimal(18, 2)) as amount,
+        _delivery_id as delivery_id,
+        _file_name as source_file_name,
+        _row_number as source_row_number,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed

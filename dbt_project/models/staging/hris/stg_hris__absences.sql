@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    select * from {{ source('hris', 'absences') }}
+    where _is_current
+
+),
+
+renamed as (
+
+    select
+        cast(absence_id as varchar) as absence_id,
+        cast(employee_id as varchar) as employee_key,
+        cast(start_date as date) as start_date,
+        cast(end_date as date) as end_date,
+        cast(incapacity_pct as double) as incapacity_pct,
+        cast(absence_type as varchar) as absence_type,
+        _delivery_id as delivery_id,
+        _file_name as source_file_name,
+        _row_number as source_row_number,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select * from {{ source('hris', 'contracts') }}
+    where _is_current
+
+),
+
+renamed as (
+
+    select
+        cast(contract_id as varchar) as contract_id,
+        cast(employee_id as varchar) as employee_key,
+        cast(valid_from as date) as valid_from,
+        cast(valid_to as date) as valid_to,
+        cast(org_unit_id as varchar) as org_unit_id,
+        cast(job_code as varchar) as job_code,
+        cast(cost_center as varchar) as cost_center,
+        cast(contract_type as varchar) as contract_type,
+        cast(hours_per_week as double) as hours_per_week,
+        cast(fulltime_hours as double) as fulltime_hours,
+        cast(monthly_salary as decimal(18, 2)) as monthly_salary,
+        cast(manager_employee_id as varchar) as manager_employee_key,
+        cast(is_concurrent as boolean) as is_concurrent,
+        _delivery_id as delivery_id,
+        _file_name as source_file_name,
+        _row_number as source_row_number,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    select * from {{ source('hris', 'org_units') }}
+    where _is_current
+
+),
+
+renamed as (
+
+    select
+        cast(org_unit_id as varchar) as org_unit_id,
+        cast(name as varchar) as name,
+        cast(parent_org_unit_id as varchar) as parent_org_unit_id,
+        cast(manager_employee_id as varchar) as manager_employee_key,
+        cast(valid_from as date) as valid_from,
+        cast(valid_to as date) as valid_to,
+        _delivery_id as delivery_id,
+        _file_name as source_file_name,
+        _row_number as source_row_number,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('hris', 'vacancies') }}
+    where _is_current
+
+),
+
+renamed as (
+
+    select
+        cast(vacancy_id as varchar) as vacancy_id,
+        cast(org_unit_id as varchar) as org_unit_id,
+        cast(job_code as varchar) as job_code,
+        cast(fte as double) as fte,
+        cast(opened_date as date) as opened_date,
+        cast(filled_date as date) as filled_date,
+        cast(cancelled_date as date) as cancelled_date,
+        cast(hired_employee_id as varchar) as hired_employee_key,
+        cast(is_internal_hire as boolean) as is_internal_hire,
+        _delivery_id as delivery_id,
+        _file_name as source_file_name,
+        _row_number as source_row_number,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed

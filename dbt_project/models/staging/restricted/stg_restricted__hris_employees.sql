@@ -1,0 +1,21 @@
+with
+
+source as (
+
+    select * from {{ source('restricted', 'hris_employees') }}
+    where _is_current
+
+),
+
+renamed as (
+
+    select
+        cast(employee_id as varchar) as employee_key,
+        cast(birth_date as date) as birth_date,
+        _delivery_id as delivery_id,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed

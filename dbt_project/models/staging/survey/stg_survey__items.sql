@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    select * from {{ source('survey', 'items') }}
+    where _is_current
+
+),
+
+renamed as (
+
+    select
+        cast(item_id as varchar) as item_id,
+        cast(construct as varchar) as construct,
+        cast(text as varchar) as text,
+        cast(scale_min as bigint) as scale_min,
+        cast(scale_max as bigint) as scale_max,
+        cast(is_reverse_scored as boolean) as is_reverse_scored,
+        _delivery_id as delivery_id,
+        _file_name as source_file_name,
+        _row_number as source_row_number,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,148 @@
+"""The `peoplemart` command: generate synthetic deliveries, run the pipeline, run the demo."""
+
+import argparse
+import datetime as dt
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="peoplemart", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write a synthetic Dutch organisation's "
+                                                    "deliveries to a landing folder")
+    generate.add_argument("--out", type=Path, required=True, help="landing folder to write")
+    _generator_options(generate)
+
+    run = commands.add_parser("run", help="ingest, build and test: the whole pipeline, in-process")
+    run.add_argument("--landing", type=Path, required=True, help="folder the deliveries land in")
+    run.add_argument("--home", type=Path, required=True,
+                     help="folder for warehouse.duckdb, run reports and the key file")
+
+    demo = commands.add_parser("demo", help="generate + run into ./demo and say what to open")
+    demo.add_argument("--dir", type=Path, default=Path("demo"))
+    _generator_options(demo)
+    return parser
+
+
+def _generator_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--employees", type=_positive, default=2000)
+    parser.add_argument("--years", type=_positive, default=5)
+    parser.add_argument("--start", type=_date, default=dt.date(2021, 1, 1))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--snapshots", type=_positive, default=3,
+                        help="HR snapshots delivered (month-ends at the end of the period)")
+
+
+def cmd_generate(args) -> int:
+    from generator.deliveries import GeneratorConfig, generate
+
+    summary = generate(GeneratorConfig(out=args.out, employees=args.employees, years=args.years,
+                                       start=args.start, seed=args.seed,
+                                       snapshots=args.snapshots))
+    print(f"wrote {summary.files} files in {summary.deliveries} deliveries to {summary.out}")
+    for entity, rows in sorted(summary.rows.items()):
+        print(f"  {entity:<20} {rows:>12,} rows")
+    return 0
+
+
+def print_summary(report) -> None:
+    print()
+    print(f"run {report.run_id}: {'succeeded' if report.success else 'FAILED'} in "
+          f"{report.finished_at - report.started_at:.1f}s")
+    totals = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for f in report.files:
+        t = totals[f["source"]]
+        t[0] += 1
+        t[1] += f["rows_read"]
+        t[2] += f["rows_loaded"]
+        t[3] += f["rows_quarantined"]
+        t[4] += f["status"] == "duplicate"
+    print(f"  {'source':<10}{'files':>7}{'rows read':>12}{'loaded':>12}{'quarantined':>13}"
+          f"{'dupl.':>7}")
+    for source, (files, read, loaded, quarantined, duplicates) in sorted(totals.items()):
+        print(f"  {source:<10}{files:>7}{read:>12,}{loaded:>12,}{quarantined:>13,}"
+              f"{duplicates:>7}")
+    if not report.files:
+        print("  no new files (everything landed was loaded before)")
+    problems = [f for f in report.files if f["status"] == "rejected" or f["rows_quarantined"]]
+    if problems:
+        print("  files with quarantined rows (details in ingest.quarantine):")
+        for f in problems:
+            what = f["message"] or f"{f['rows_quarantined']} of {f['rows_read']} rows quarantined"
+            print(f"    {f['source']}/{f['delivery_id']}/{f['file_name']}: {what}")
+    passed = sum(c["passed"] for c in report.checks)
+    print(f"  checks: {passed} passed, {len(report.checks) - passed} failed")
+    for check in report.checks:
+        if not check["passed"]:
+            print(f"    {check['severity']:<5} {check['asset']} {check['check']}")
+    for failure in report.failures:
+        print(f"  failed step {failure}")
+
+
+def cmd_run(args) -> int:
+    from orchestration.runner import WriterBusy, run_pipeline
+
+    home, landing = args.home.resolve(), args.landing.resolve()
+    if not landing.is_dir():
+        print(f"peoplemart run: landing folder {landing} does not exist", file=sys.stderr)
+        return 2
+    print(f"peoplemart run: {landing} -> {home}")
+    try:
+        report = run_pipeline(home, landing)
+    except WriterBusy as busy:
+        print(f"peoplemart run: {busy}", file=sys.stderr)
+        return 3
+    print_summary(report)
+    path = report.write(home)
+    print(f"  run report: {path}")
+    if not report.success or report.failed_checks:
+        print("peoplemart run: the run failed; see the failures above", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_demo(args) -> int:
+    base = args.dir.resolve()
+    args.out = base / "landing"
+    if args.out.exists():
+        print(f"using the deliveries already in {args.out} (delete {base} to regenerate)")
+    else:
+        cmd_generate(args)
+    args.landing, args.home = args.out, base / "home"
+    status = cmd_run(args)
+    print()
+    print("Where things are:")
+    print(f"  deliveries (landing):  {args.landing}")
+    print(f"  warehouse:             {args.home / 'warehouse.duckdb'}  (schemas raw_*, staging, "
+          "ingest)")
+    print(f"  quarantine and ledger: ingest.quarantine, ingest.file_ledger in the warehouse")
+    print(f"  run reports:           {args.home / 'runs'}")
+    print("  Dagster UI:            make dev  (then open http://127.0.0.1:3000)")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"generate": cmd_generate, "run": cmd_run, "demo": cmd_demo}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Resources: the only place that reads the environment (PEOPLEMART_HOME, _LANDING, _SECRET_KEY)."""
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+
+from ingestion.privacy import Pseudonymiser
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+KEY_FILE = Path("secrets") / "pseudonymisation.key"
+# dbt from this interpreter's environment, whether or not the venv is on PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+
+
+class PeoplemartHome(dg.ConfigurableResource):
+    """The folders one peoplemart installation works in, and its pseudonymisation key."""
+
+    home: str
+    landing: str
+    secret_key: str | None = None
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home).resolve()
+
+    @property
+    def landing_path(self) -> Path:
+        return Path(self.landing).resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home_path / "warehouse.duckdb"
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        self.home_path.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(self.warehouse_path))
+
+    def pseudonymiser(self) -> Pseudonymiser:
+        """Key from PEOPLEMART_SECRET_KEY, else a key file generated once beside the warehouse.
+
+        The key never enters the warehouse: whoever holds only warehouse.duckdb cannot reverse
+        or recompute a pseudonym.
+        """
+        if self.secret_key:
+            return Pseudonymiser(self.secret_key.encode())
+        key_file = self.home_path / KEY_FILE
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.parent.chmod(0o700)
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        return Pseudonymiser(key_file.read_text().strip().encode())
+
+
+def peoplemart_home_from_env() -> PeoplemartHome:
+    return PeoplemartHome(
+        home=os.environ.get("PEOPLEMART_HOME", str(PROJECT_ROOT / "demo" / "home")),
+        landing=os.environ.get("PEOPLEMART_LANDING", str(PROJECT_ROOT / "demo" / "landing")),
+        secret_key=os.environ.get("PEOPLEMART_SECRET_KEY") or None,
+    )
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources={
+        "peoplemart": peoplemart_home_from_env(),
+        "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+                              dbt_executable=DBT_EXECUTABLE),
+    })

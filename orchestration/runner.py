@@ -1,0 +1,171 @@
+"""Run the Dagster pipeline in-process for one home and landing folder, and report on it.
+
+Wiring only: the run is the same `nightly` job the schedule and sensor start; this module adds
+the writer lock, a compact progress display and the machine-readable run report.
+"""
+
+import fcntl
+import json
+import logging
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: peoplemart/warehouse-writer
+        limit: 1
+"""
+
+
+class WriterBusy(RuntimeError):
+    """Another run holds the warehouse: one writer at a time."""
+
+
+@contextmanager
+def writer_lock(home: Path):
+    home.mkdir(parents=True, exist_ok=True)
+    handle = (home / ".writer.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise WriterBusy(f"another peoplemart run is writing to {home}; try again when it ends")
+    try:
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def prepare_environment(home: Path, landing: Path) -> None:
+    """Point resources, dbt and Dagster at this home; telemetry of every tool off."""
+    dagster_home = home / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
+    os.environ.update({
+        "PEOPLEMART_HOME": str(home), "PEOPLEMART_LANDING": str(landing),
+        "DAGSTER_HOME": str(dagster_home), "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    })
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    success: bool
+    started_at: float
+    finished_at: float
+    landing: str
+    home: str
+    files: list[dict] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def failed_checks(self) -> list[dict]:
+        return [c for c in self.checks if not c["passed"] and c["severity"] == "ERROR"]
+
+    def write(self, home: Path) -> Path:
+        path = home / "runs" / f"{self.run_id}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2, default=str))
+        return path
+
+
+class _ProgressHandler(logging.Handler):
+    """Prints one line per step start/end and every warning, instead of Dagster's full log."""
+
+    def __init__(self, echo):
+        super().__init__(logging.INFO)
+        self.echo = echo
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        step = meta.get("step_key") or ""
+        kind = getattr(event, "event_type_value", None)
+        if kind == "STEP_START":
+            self.echo(f"  ▶ {step}")
+        elif kind == "STEP_SUCCESS":
+            self.echo(f"  ✔ {step}")
+        elif kind == "STEP_FAILURE":
+            self.echo(f"  ✘ {step}: {meta.get('orig_message', record.getMessage())[:400]}")
+        elif record.levelno >= logging.WARNING and event is None:
+            self.echo(f"    ! {meta.get('orig_message', record.getMessage())}")
+
+
+def run_pipeline(home: Path, landing: Path, echo=print) -> RunReport:
+    import dagster as dg
+
+    prepare_environment(home, landing)
+    from orchestration.definitions import defs
+
+    handler = _ProgressHandler(echo)
+
+    @dg.logger
+    def progress(_context):
+        log = logging.getLogger("peoplemart.progress")
+        log.handlers = [handler]
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        return log
+
+    job = defs.resolve_job_def("nightly").with_logger_defs({"progress": progress})
+    started = time.time()
+    with writer_lock(home), dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False,
+                                        run_config={"loggers": {"progress": {}}})
+        steps = _step_timings(instance, result.run_id)
+    report = RunReport(run_id=result.run_id, success=result.success, started_at=started,
+                       finished_at=time.time(), landing=str(landing), home=str(home),
+                       steps=steps)
+    for evaluation in result.get_asset_check_evaluations():
+        report.checks.append({
+            "asset": evaluation.asset_key.to_user_string(), "check": evaluation.check_name,
+            "passed": evaluation.passed, "severity": evaluation.severity.value})
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+            report.failures.append(f"{event.step_key}: {error.message.strip() if error else ''}")
+    report.files = _file_results(home / "warehouse.duckdb", result.run_id)
+    return report
+
+
+def _step_timings(instance, run_id: str) -> list[dict]:
+    starts, steps = {}, []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or not event.step_key:
+            continue
+        if event.event_type_value == "STEP_START":
+            starts[event.step_key] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            steps.append({"step": event.step_key, "status": event.event_type_value,
+                          "seconds": round(entry.timestamp - starts.get(event.step_key,
+                                                                        entry.timestamp), 2)})
+    return steps
+
+
+def _file_results(warehouse: Path, run_id: str) -> list[dict]:
+    if not warehouse.exists():
+        return []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select source, delivery_id, entity, file_name, status, rows_read, rows_loaded, "
+            "rows_quarantined, dialect, message, notes from ingest.file_ledger "
+            "where run_id = ? order by load_seq", [run_id]).fetchall()
+    columns = ["source", "delivery_id", "entity", "file_name", "status", "rows_read",
+               "rows_loaded", "rows_quarantined", "dialect", "message", "notes"]
+    return [dict(zip(columns, row, strict=True)) for row in rows]
