@@ -39,7 +39,8 @@ def dutch_headers(source: str, entity: str, columns: list[str]) -> list[str]:
 def _dutch_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         pl.col(c).replace_strict({True: "ja", False: "nee"}, default=None, return_dtype=pl.String)
-        for c, t in frame.schema.items() if t == pl.Boolean
+        for c, t in frame.schema.items()
+        if t == pl.Boolean
     )
 
 
@@ -76,14 +77,18 @@ class DeliveryFile:
             renamed = _dutch_frame(frame)
             renamed.columns = dutch_headers(self.source, self.entity, frame.columns)
             text = renamed.write_csv(
-                separator=";", decimal_comma=True, date_format="%d-%m-%Y",
-                datetime_format="%d-%m-%Y %H:%M:%S", include_header=header,
+                separator=";",
+                decimal_comma=True,
+                date_format="%d-%m-%Y",
+                datetime_format="%d-%m-%Y %H:%M:%S",
+                include_header=header,
                 line_terminator="\r\n",
             )
             data = text.encode("cp1252")
         else:
-            text = frame.write_csv(include_header=header, date_format="%Y-%m-%d",
-                                   datetime_format="%Y-%m-%d %H:%M:%S")
+            text = frame.write_csv(
+                include_header=header, date_format="%Y-%m-%d", datetime_format="%Y-%m-%d %H:%M:%S"
+            )
             data = text.encode("utf-8")
             if header and self.style.bom:
                 data = b"\xef\xbb\xbf" + data
@@ -100,8 +105,9 @@ class DeliveryFile:
             self.path.write_bytes(b"")
 
 
-def write_whole(path: Path, source: str, entity: str, style: FileStyle,
-                frame: pl.DataFrame) -> DeliveryFile:
+def write_whole(
+    path: Path, source: str, entity: str, style: FileStyle, frame: pl.DataFrame
+) -> DeliveryFile:
     file = DeliveryFile(path, source, entity, style)
     file.append(frame)
     file.close()

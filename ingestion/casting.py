@@ -73,13 +73,19 @@ def _typed(column: ColumnSpec, decimal_comma: bool) -> pl.Expr:
     if column.dtype == pl.Boolean:
         lowered = text.str.to_lowercase()
         return (
-            pl.when(lowered.is_in(_TRUE)).then(True).when(lowered.is_in(_FALSE)).then(False)
+            pl.when(lowered.is_in(_TRUE))
+            .then(True)
+            .when(lowered.is_in(_FALSE))
+            .then(False)
             .otherwise(None)
         )
     number = _parse_number(text, decimal_comma)
     if column.dtype == pl.Int64:
-        return pl.when(number == number.round(0)).then(number).otherwise(None).cast(
-            pl.Int64, strict=False
+        return (
+            pl.when(number == number.round(0))
+            .then(number)
+            .otherwise(None)
+            .cast(pl.Int64, strict=False)
         )
     return number
 

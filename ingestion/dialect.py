@@ -26,12 +26,13 @@ def decode(data: bytes, file_name: str) -> tuple[str, str]:
     """Return (text, encoding). UTF-8 is tried first: valid UTF-8 is never meant as cp1252."""
     if data.startswith(UTF16_BOMS):
         raise FileRejected(
-            f"{file_name}: UTF-16 text is not an accepted encoding (export as UTF-8 or Windows-1252)"
+            f"{file_name}: UTF-16 text is not an accepted encoding "
+            "(export as UTF-8 or Windows-1252)"
         )
     if b"\x00" in data[:65536]:
         raise FileRejected(f"{file_name}: contains NUL bytes; this is not a text (CSV) file")
     if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
+        data = data[len(UTF8_BOM) :]
         try:
             return data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError as error:

@@ -57,15 +57,21 @@ def discover(landing: Path) -> tuple[list[Delivery], list[StrayFile]]:
             strays.append(StrayFile(source_dir, "file directly in the landing folder"))
             continue
         if source_dir.name.lower() not in SOURCES:
-            strays += [StrayFile(f, f"unknown source '{source_dir.name}' (expected one of "
-                                    f"{', '.join(SOURCES)})") for f in _files(source_dir)]
+            strays += [
+                StrayFile(
+                    f, f"unknown source '{source_dir.name}' (expected one of {', '.join(SOURCES)})"
+                )
+                for f in _files(source_dir)
+            ]
             continue
         for delivery_dir in sorted(source_dir.iterdir()):
             if delivery_dir.name.startswith("."):
                 continue
             if delivery_dir.is_file() or not DELIVERY_ID.match(delivery_dir.name):
-                reason = (f"'{delivery_dir.name}' is not a delivery folder "
-                          "(expected YYYYMMDD or YYYYMMDDTHHMMSS)")
+                reason = (
+                    f"'{delivery_dir.name}' is not a delivery folder "
+                    "(expected YYYYMMDD or YYYYMMDDTHHMMSS)"
+                )
                 strays += [StrayFile(f, reason) for f in _files(delivery_dir)]
                 continue
             delivery = Delivery(source_dir.name.lower(), delivery_dir.name, delivery_dir)
@@ -73,7 +79,9 @@ def discover(landing: Path) -> tuple[list[Delivery], list[StrayFile]]:
                 if path.name.startswith("."):
                     continue
                 if path.is_dir():
-                    strays += [StrayFile(f, "nested folder inside a delivery") for f in _files(path)]
+                    strays += [
+                        StrayFile(f, "nested folder inside a delivery") for f in _files(path)
+                    ]
                 elif path.name.lower() == MANIFEST:
                     delivery.manifest, delivery.manifest_error = _read_manifest(path)
                 else:

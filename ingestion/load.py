@@ -101,8 +101,13 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
 class Loader:
     """Loads a landing folder into one DuckDB connection."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, pseudonymiser: Pseudonymiser,
-                 run_id: str, loaded_at: datetime | None = None):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        pseudonymiser: Pseudonymiser,
+        run_id: str,
+        loaded_at: datetime | None = None,
+    ):
         self.con = con
         self.pseudonymiser = pseudonymiser
         self.run_id = run_id
@@ -157,21 +162,32 @@ class Loader:
         for path in delivery.files:
             name = f"{delivery.source}/{delivery.delivery_id}/{path.name}"
             entity = path.stem.lower()
-            result = FileResult(delivery.source, delivery.delivery_id, path.name, entity,
-                                "rejected", file_sha256=sha256_of(path))
+            result = FileResult(
+                delivery.source,
+                delivery.delivery_id,
+                path.name,
+                entity,
+                "rejected",
+                file_sha256=sha256_of(path),
+            )
             results.append(result)
             spec = find_spec(delivery.source, entity)
             try:
                 if spec is None:
                     result.entity = None
-                    raise FileRejected(f"{name}: '{path.stem}' is not an entity of source "
-                                       f"'{delivery.source}' (see EXTRACTS.md)")
+                    raise FileRejected(
+                        f"{name}: '{path.stem}' is not an entity of source "
+                        f"'{delivery.source}' (see EXTRACTS.md)"
+                    )
                 if path.suffix.lower().lstrip(".") not in FORMATS:
-                    raise FileRejected(f"{name}: unsupported file type '{path.suffix}' "
-                                       "(use csv, xlsx or parquet)")
+                    raise FileRejected(
+                        f"{name}: unsupported file type '{path.suffix}' (use csv, xlsx or parquet)"
+                    )
                 if len(by_entity[entity]) > 1:
-                    raise FileRejected(f"{name}: entity '{entity}' is delivered more than once "
-                                       "in this delivery; which one is meant cannot be told")
+                    raise FileRejected(
+                        f"{name}: entity '{entity}' is delivered more than once "
+                        "in this delivery; which one is meant cannot be told"
+                    )
                 if self._already_seen(result, name):
                     continue
                 self._verify_manifest_checksum(delivery, path, result, name)
@@ -195,7 +211,9 @@ class Loader:
         earlier = self.con.execute(
             "select status, source || '/' || delivery_id || '/' || file_name from "
             "ingest.file_ledger where file_sha256 = ? and status in ('loaded', 'rejected') "
-            "order by load_seq limit 1", [result.file_sha256]).fetchall()
+            "order by load_seq limit 1",
+            [result.file_sha256],
+        ).fetchall()
         if not earlier:
             return False
         status, where = earlier[0]
@@ -216,14 +234,17 @@ class Loader:
     def _verify_manifest_checksum(self, delivery, path, result, name):
         entry = self._manifest_entry(delivery, path, name)
         if entry and "sha256" in entry and str(entry["sha256"]).lower() != result.file_sha256:
-            raise FileRejected(f"{name}: sha256 differs from manifest.json (truncated or "
-                               "altered upload)")
+            raise FileRejected(
+                f"{name}: sha256 differs from manifest.json (truncated or altered upload)"
+            )
 
     def _verify_manifest_rows(self, delivery, path, parsed_file, name):
         entry = self._manifest_entry(delivery, path, name)
         if entry and "rows" in entry and int(entry["rows"]) != parsed_file.rows_read:
-            raise FileRejected(f"{name}: {parsed_file.rows_read} rows read but manifest.json "
-                               f"says {entry['rows']} (truncated or altered upload)")
+            raise FileRejected(
+                f"{name}: {parsed_file.rows_read} rows read but manifest.json "
+                f"says {entry['rows']} (truncated or altered upload)"
+            )
 
     # ---- references between files --------------------------------------------------------
     def _cross_check(self, source: str, parsed: dict[str, tuple[FileResult, ParsedFile]]):
@@ -232,7 +253,8 @@ class Loader:
                 return parsed[entity][1].frame.select(columns)
             spec = find_spec(source, entity)
             rows = self.con.sql(
-                f"select {', '.join(columns)} from {spec.raw_table} where _is_current").pl()
+                f"select {', '.join(columns)} from {spec.raw_table} where _is_current"
+            ).pl()
             if rows.height == 0:
                 return None
             if any(c.identifier for c in spec.columns if c.name in columns):
@@ -247,14 +269,18 @@ class Loader:
                 if reference is None:
                     continue
                 parsed[entity][1].issues += validate.reference_issues(
-                    parsed[entity][1].frame, column, reference[ref_column],
-                    f"the {ref_entity} of this HR snapshot")
+                    parsed[entity][1].frame,
+                    column,
+                    reference[ref_column],
+                    f"the {ref_entity} of this HR snapshot",
+                )
         if source == "survey" and "responses" in parsed:
             waves = frame_of("waves", ["wave_id", "anonymity"])
             items = frame_of("items", ["item_id", "scale_min", "scale_max"])
             if waves is not None and items is not None:
                 parsed["responses"][1].issues += validate.survey_response_issues(
-                    parsed["responses"][1].frame, waves, items)
+                    parsed["responses"][1].frame, waves, items
+                )
 
     # ---- writing ------------------------------------------------------------------------
     def _write_rows(self, spec: ExtractSpec, result: FileResult, entry) -> None:
@@ -296,8 +322,12 @@ class Loader:
             return issue
         column = next((c for c in spec.columns if c.name == issue.column), None)
         if column is not None and column.identifier:
-            return RowIssue(issue.row_number, issue.column,
-                            self.pseudonymiser.pseudonym(issue.value), issue.reason)
+            return RowIssue(
+                issue.row_number,
+                issue.column,
+                self.pseudonymiser.pseudonym(issue.value),
+                issue.reason,
+            )
         return issue
 
     def _record(self, results: list[FileResult]) -> None:
@@ -305,11 +335,24 @@ class Loader:
             self.con.execute(
                 "insert into ingest.file_ledger values (nextval('ingest.load_seq'), ?, ?, ?, ?, "
                 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [self.run_id, result.source, result.delivery_id,
-                 _sort_key(result.delivery_id), result.entity, result.file_name,
-                 result.file_sha256, result.status, result.rows_read, result.rows_loaded,
-                 result.rows_quarantined, result.dialect, result.message,
-                 json.dumps(result.notes), self.loaded_at])
+                [
+                    self.run_id,
+                    result.source,
+                    result.delivery_id,
+                    _sort_key(result.delivery_id),
+                    result.entity,
+                    result.file_name,
+                    result.file_sha256,
+                    result.status,
+                    result.rows_read,
+                    result.rows_loaded,
+                    result.rows_quarantined,
+                    result.dialect,
+                    result.message,
+                    json.dumps(result.notes),
+                    self.loaded_at,
+                ],
+            )
             if result.issues:
                 issues = pl.DataFrame(
                     {
@@ -318,8 +361,12 @@ class Loader:
                         "value": [i.value for i in result.issues],
                         "reason": [i.reason for i in result.issues],
                     },
-                    schema={"row_number": pl.Int64, "column_name": pl.String,
-                            "value": pl.String, "reason": pl.String},
+                    schema={
+                        "row_number": pl.Int64,
+                        "column_name": pl.String,
+                        "value": pl.String,
+                        "reason": pl.String,
+                    },
                 ).with_columns(
                     pl.lit(self.run_id).alias("run_id"),
                     pl.lit(result.source).alias("source"),
@@ -335,10 +382,18 @@ class Loader:
         relative = stray.path.relative_to(landing)
         message = f"{relative}: {stray.reason}; not loaded"
         rows = _count_records(stray.path)
-        return FileResult(relative.parts[0], "", str(relative), None, "rejected",
-                          rows_read=rows, rows_quarantined=rows,
-                          file_sha256=sha256_of(stray.path), message=message,
-                          issues=[RowIssue(None, None, None, message)])
+        return FileResult(
+            relative.parts[0],
+            "",
+            str(relative),
+            None,
+            "rejected",
+            rows_read=rows,
+            rows_quarantined=rows,
+            file_sha256=sha256_of(stray.path),
+            message=message,
+            issues=[RowIssue(None, None, None, message)],
+        )
 
     # ---- load semantics -----------------------------------------------------------------
     def _refresh_current(self, spec: ExtractSpec) -> None:
@@ -364,13 +419,16 @@ class Loader:
             for target in tables:
                 self.con.execute(
                     f"update {target} set _is_current = coalesce(_file_sha256 = ({current}), "
-                    "false)", params)
+                    "false)",
+                    params,
+                )
             return
         key = spec.replace_by
         for target in tables:
             self.con.execute(f"""
                 update {target} set _is_current = false where _is_current""")
-            self.con.execute(f"""
+            self.con.execute(
+                f"""
                 with files as ({files}),
                 keyed as (
                     select distinct rows."{key}" as replace_key, rows._file_sha256,
@@ -384,7 +442,9 @@ class Loader:
                 update {target} set _is_current = true
                 from winners
                 where {target}."{key}" = winners.replace_key
-                  and {target}._file_sha256 = winners._file_sha256""", params)
+                  and {target}._file_sha256 = winners._file_sha256""",
+                params,
+            )
 
     @staticmethod
     def _hris_truth_sql() -> str:

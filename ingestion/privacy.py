@@ -10,9 +10,23 @@ import polars as pl
 # Substrings of a header that signal medical content: the Dutch DPA does not allow an employer to
 # register diagnoses or complaints, so such a file is refused whole rather than trimmed.
 MEDICAL_MARKERS = (
-    "diagnos", "klacht", "complaint", "medical", "medisch", "illness", "ziektebeeld",
-    "disease", "symptom", "aandoening", "oorzaak", "icd", "behandel", "treatment",
-    "condition", "reden_verzuim", "ziekteoorzaak",
+    "diagnos",
+    "klacht",
+    "complaint",
+    "medical",
+    "medisch",
+    "illness",
+    "ziektebeeld",
+    "disease",
+    "symptom",
+    "aandoening",
+    "oorzaak",
+    "icd",
+    "behandel",
+    "treatment",
+    "condition",
+    "reden_verzuim",
+    "ziekteoorzaak",
 )
 PSEUDONYM_LENGTH = 20  # 80 bits: no collision to expect below billions of people
 
@@ -44,8 +58,7 @@ def bsn_like_rows(frame: pl.DataFrame, columns: list[str]) -> list[tuple[int, st
             "_row_number", column
         )
         found.extend(
-            (row, column) for row, value in candidates.iter_rows()
-            if passes_11_proef(value.strip())
+            (row, column) for row, value in candidates.iter_rows() if passes_11_proef(value.strip())
         )
     return found
 
@@ -69,6 +82,7 @@ class Pseudonymiser:
             {"value": distinct, "pseudonym": [self.pseudonym(v) for v in distinct]},
             schema={"value": pl.String, "pseudonym": pl.String},
         )
-        joined = values.to_frame("value").join(mapping, on="value", how="left",
-                                               maintain_order="left")
+        joined = values.to_frame("value").join(
+            mapping, on="value", how="left", maintain_order="left"
+        )
         return joined["pseudonym"].alias(values.name)

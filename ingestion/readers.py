@@ -41,8 +41,9 @@ class _HeaderMap:
                 self.lookup.setdefault(alias, column.name)
         self.personal = {c: c for c in spec.dropped_columns}
         if spec.dropped_columns:
-            self.personal |= {a: c for a, c in PERSONAL_COLUMN_ALIASES.items()
-                              if c in spec.dropped_columns}
+            self.personal |= {
+                a: c for a, c in PERSONAL_COLUMN_ALIASES.items() if c in spec.dropped_columns
+            }
 
     def recognised(self, header: list[str]) -> int:
         return sum(normalise_header(h) in self.lookup for h in header)
@@ -110,15 +111,22 @@ def read_extract(path: Path, spec: ExtractSpec, display_name: str | None = None)
             frame = frame.with_columns(pl.col(column.name).cast(pl.String))
     frame = frame.select(["_row_number", *(c.name for c in spec.columns)])
     frame, cast_issues = cast_text_columns(frame, list(spec.columns), decimal_comma)
-    return ParsedFile(frame=frame, rows_read=rows_read, issues=issues + cast_issues,
-                      notes=notes, dialect=dialect_name)
+    return ParsedFile(
+        frame=frame,
+        rows_read=rows_read,
+        issues=issues + cast_issues,
+        notes=notes,
+        dialect=dialect_name,
+    )
 
 
 def _read_csv(path: Path, name: str, headers: _HeaderMap):
     data = path.read_bytes()
     text, encoding = dialect.decode(data, name)
     found = dialect.detect(text, encoding, name, headers.recognised)
-    label = f"csv {encoding} sep='{found.separator}' decimal='{',' if found.decimal_comma else '.'}'"
+    label = (
+        f"csv {encoding} sep='{found.separator}' decimal='{',' if found.decimal_comma else '.'}'"
+    )
     if '"' in text:
         frame, issues = _parse_quoted_csv(text, found.separator, name)
     else:
@@ -128,8 +136,9 @@ def _read_csv(path: Path, name: str, headers: _HeaderMap):
 
 
 def _structure_issue(row: int, expected: int, found: int) -> RowIssue:
-    return RowIssue(row, None, None, f"expected {expected} fields, found {found} "
-                                     "(truncated or shifted line)")
+    return RowIssue(
+        row, None, None, f"expected {expected} fields, found {found} (truncated or shifted line)"
+    )
 
 
 def _parse_plain_csv(text: str, separator: str, name: str):
@@ -137,8 +146,10 @@ def _parse_plain_csv(text: str, separator: str, name: str):
     lines = pl.Series("line", text.splitlines())
     header, body = lines[0], lines[1:]
     expected = header.count(separator)
-    frame = body.to_frame().with_row_index("_row_number", offset=1).filter(
-        pl.col("line").str.strip_chars() != ""
+    frame = (
+        body.to_frame()
+        .with_row_index("_row_number", offset=1)
+        .filter(pl.col("line").str.strip_chars() != "")
     )
     frame = frame.with_columns(pl.col("line").str.count_matches(separator, literal=True).alias("n"))
     bad = frame.filter(pl.col("n") != expected)
@@ -151,16 +162,22 @@ def _parse_plain_csv(text: str, separator: str, name: str):
     else:
         body_text = "\n".join(good["line"].to_list()) + "\n"
         parsed = pl.read_csv(
-            io.StringIO(body_text), has_header=False, new_columns=columns, separator=separator,
-            infer_schema=False, quote_char=None, empty_string_is_null=True,
+            io.StringIO(body_text),
+            has_header=False,
+            new_columns=columns,
+            separator=separator,
+            infer_schema=False,
+            quote_char=None,
+            empty_string_is_null=True,
         )
     return parsed.with_columns(good["_row_number"].cast(pl.Int64).alias("_row_number")), issues
 
 
 def _parse_quoted_csv(text: str, separator: str, name: str):
     """Files with quoting (embedded separators or newlines) go through the csv module."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar='"',
-                        strict=True)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=separator, quotechar='"', strict=True
+    )
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as error:

@@ -86,8 +86,13 @@ class ExtractSpec:
 _PERSONAL_COLUMNS = ("bsn", "full_name")
 
 EXTRACTS: tuple[ExtractSpec, ...] = (
-    ExtractSpec("hris", "employees", hris.EmployeeExtract, required_in_snapshot=True,
-                dropped_columns=_PERSONAL_COLUMNS),
+    ExtractSpec(
+        "hris",
+        "employees",
+        hris.EmployeeExtract,
+        required_in_snapshot=True,
+        dropped_columns=_PERSONAL_COLUMNS,
+    ),
     ExtractSpec("hris", "contracts", hris.ContractExtract, required_in_snapshot=True),
     ExtractSpec("hris", "terminations", hris.TerminationExtract, required_in_snapshot=True),
     ExtractSpec("hris", "org_units", hris.OrgUnitExtract, required_in_snapshot=True),
@@ -107,8 +112,12 @@ EXTRACTS: tuple[ExtractSpec, ...] = (
 )
 
 # Alias of the employees file's full_name column in Dutch exports.
-PERSONAL_COLUMN_ALIASES = {"naam": "full_name", "volledige_naam": "full_name",
-                           "burgerservicenummer": "bsn", "sofinummer": "bsn"}
+PERSONAL_COLUMN_ALIASES = {
+    "naam": "full_name",
+    "volledige_naam": "full_name",
+    "burgerservicenummer": "bsn",
+    "sofinummer": "bsn",
+}
 
 
 def find_spec(source: str, entity: str) -> ExtractSpec | None:

@@ -10,8 +10,10 @@ from ingestion.privacy import bsn_like_rows
 from ingestion.readers import ParsedFile
 from ingestion.registry import ExtractSpec
 
-BSN_REASON = ("privacy incident: value passes the BSN 11-proef; a BSN may not be delivered "
-              "in this column (value not stored)")
+BSN_REASON = (
+    "privacy incident: value passes the BSN 11-proef; a BSN may not be delivered "
+    "in this column (value not stored)"
+)
 
 _CHECK_REASONS = {
     "not_nullable": "required value is empty",
@@ -26,12 +28,14 @@ def _reason(check: str) -> str:
         return f"unknown code; allowed: {check[5:-1]}"
     if check.startswith("str_matches("):
         return f"does not match the expected pattern {check[12:-1]}"
-    for prefix, words in (("greater_than_or_equal_to(", "must be >= "),
-                          ("greater_than(", "must be > "),
-                          ("less_than_or_equal_to(", "must be <= "),
-                          ("less_than(", "must be < ")):
+    for prefix, words in (
+        ("greater_than_or_equal_to(", "must be >= "),
+        ("greater_than(", "must be > "),
+        ("less_than_or_equal_to(", "must be <= "),
+        ("less_than(", "must be < "),
+    ):
         if check.startswith(prefix):
-            return words + check[len(prefix):-1]
+            return words + check[len(prefix) : -1]
     return f"fails rule: {check}"
 
 
@@ -63,8 +67,10 @@ def contract_issues(parsed: ParsedFile, spec: ExtractSpec) -> list[RowIssue]:
 
 def privacy_issues(parsed: ParsedFile, spec: ExtractSpec) -> list[RowIssue]:
     text_columns = [c.name for c in spec.columns if c.dtype == pl.String]
-    return [RowIssue(row, column, None, BSN_REASON)
-            for row, column in bsn_like_rows(parsed.frame, text_columns)]
+    return [
+        RowIssue(row, column, None, BSN_REASON)
+        for row, column in bsn_like_rows(parsed.frame, text_columns)
+    ]
 
 
 def reference_issues(
@@ -74,8 +80,10 @@ def reference_issues(
     orphans = frame.filter(
         pl.col(column).is_not_null() & ~pl.col(column).is_in(allowed.implode())
     ).select("_row_number", column)
-    return [RowIssue(row, column, value, f"{column} '{value}' is not in {what}")
-            for row, value in orphans.iter_rows()]
+    return [
+        RowIssue(row, column, value, f"{column} '{value}' is not in {what}")
+        for row, value in orphans.iter_rows()
+    ]
 
 
 # (entity, column, referenced entity, referenced column) within one HR snapshot.
@@ -101,17 +109,23 @@ def survey_response_issues(
     linked = responses.filter(
         pl.col("wave_id").is_in(anonymous.implode()) & pl.col("employee_id").is_not_null()
     )
-    issues += [RowIssue(row, "employee_id", None,
-                        "employee_id given in an anonymous wave (value not stored)")
-               for row in linked["_row_number"]]
+    issues += [
+        RowIssue(
+            row, "employee_id", None, "employee_id given in an anonymous wave (value not stored)"
+        )
+        for row in linked["_row_number"]
+    ]
     scored = responses.join(items.select("item_id", "scale_min", "scale_max"), on="item_id")
     off_scale = scored.filter(
         pl.col("score").is_not_null()
         & ((pl.col("score") < pl.col("scale_min")) | (pl.col("score") > pl.col("scale_max")))
     )
-    issues += [RowIssue(row, "score", str(score), f"score outside the item's scale {lo}..{hi}")
-               for row, score, lo, hi in off_scale.select(
-                   "_row_number", "score", "scale_min", "scale_max").iter_rows()]
+    issues += [
+        RowIssue(row, "score", str(score), f"score outside the item's scale {lo}..{hi}")
+        for row, score, lo, hi in off_scale.select(
+            "_row_number", "score", "scale_min", "scale_max"
+        ).iter_rows()
+    ]
     return issues
 
 

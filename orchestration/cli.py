@@ -25,15 +25,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="peoplemart", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    generate = commands.add_parser("generate", help="write a synthetic Dutch organisation's "
-                                                    "deliveries to a landing folder")
+    generate = commands.add_parser(
+        "generate", help="write a synthetic Dutch organisation's deliveries to a landing folder"
+    )
     generate.add_argument("--out", type=Path, required=True, help="landing folder to write")
     _generator_options(generate)
 
     run = commands.add_parser("run", help="ingest, build and test: the whole pipeline, in-process")
     run.add_argument("--landing", type=Path, required=True, help="folder the deliveries land in")
-    run.add_argument("--home", type=Path, required=True,
-                     help="folder for warehouse.duckdb, run reports and the key file")
+    run.add_argument(
+        "--home",
+        type=Path,
+        required=True,
+        help="folder for warehouse.duckdb, run reports and the key file",
+    )
 
     demo = commands.add_parser("demo", help="generate + run into ./demo and say what to open")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
@@ -46,16 +51,27 @@ def _generator_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--years", type=_positive, default=5)
     parser.add_argument("--start", type=_date, default=dt.date(2021, 1, 1))
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--snapshots", type=_positive, default=3,
-                        help="HR snapshots delivered (month-ends at the end of the period)")
+    parser.add_argument(
+        "--snapshots",
+        type=_positive,
+        default=3,
+        help="HR snapshots delivered (month-ends at the end of the period)",
+    )
 
 
 def cmd_generate(args) -> int:
     from generator.deliveries import GeneratorConfig, generate
 
-    summary = generate(GeneratorConfig(out=args.out, employees=args.employees, years=args.years,
-                                       start=args.start, seed=args.seed,
-                                       snapshots=args.snapshots))
+    summary = generate(
+        GeneratorConfig(
+            out=args.out,
+            employees=args.employees,
+            years=args.years,
+            start=args.start,
+            seed=args.seed,
+            snapshots=args.snapshots,
+        )
+    )
     print(f"wrote {summary.files} files in {summary.deliveries} deliveries to {summary.out}")
     for entity, rows in sorted(summary.rows.items()):
         print(f"  {entity:<20} {rows:>12,} rows")
@@ -64,8 +80,10 @@ def cmd_generate(args) -> int:
 
 def print_summary(report) -> None:
     print()
-    print(f"run {report.run_id}: {'succeeded' if report.success else 'FAILED'} in "
-          f"{report.finished_at - report.started_at:.1f}s")
+    print(
+        f"run {report.run_id}: {'succeeded' if report.success else 'FAILED'} in "
+        f"{report.finished_at - report.started_at:.1f}s"
+    )
     totals = defaultdict(lambda: [0, 0, 0, 0, 0])
     for f in report.files:
         t = totals[f["source"]]
@@ -74,11 +92,12 @@ def print_summary(report) -> None:
         t[2] += f["rows_loaded"]
         t[3] += f["rows_quarantined"]
         t[4] += f["status"] == "duplicate"
-    print(f"  {'source':<10}{'files':>7}{'rows read':>12}{'loaded':>12}{'quarantined':>13}"
-          f"{'dupl.':>7}")
+    print(
+        f"  {'source':<10}{'files':>7}{'rows read':>12}{'loaded':>12}{'quarantined':>13}"
+        f"{'dupl.':>7}"
+    )
     for source, (files, read, loaded, quarantined, duplicates) in sorted(totals.items()):
-        print(f"  {source:<10}{files:>7}{read:>12,}{loaded:>12,}{quarantined:>13,}"
-              f"{duplicates:>7}")
+        print(f"  {source:<10}{files:>7}{read:>12,}{loaded:>12,}{quarantined:>13,}{duplicates:>7}")
     if not report.files:
         print("  no new files (everything landed was loaded before)")
     problems = [f for f in report.files if f["status"] == "rejected" or f["rows_quarantined"]]
@@ -130,9 +149,11 @@ def cmd_demo(args) -> int:
     print()
     print("Where things are:")
     print(f"  deliveries (landing):  {args.landing}")
-    print(f"  warehouse:             {args.home / 'warehouse.duckdb'}  (schemas raw_*, staging, "
-          "ingest)")
-    print(f"  quarantine and ledger: ingest.quarantine, ingest.file_ledger in the warehouse")
+    print(
+        f"  warehouse:             {args.home / 'warehouse.duckdb'}  (schemas raw_*, staging, "
+        "ingest)"
+    )
+    print("  quarantine and ledger: ingest.quarantine, ingest.file_ledger in the warehouse")
     print(f"  run reports:           {args.home / 'runs'}")
     print("  Dagster UI:            make dev  (then open http://127.0.0.1:3000)")
     return status

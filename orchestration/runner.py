@@ -38,7 +38,9 @@ def writer_lock(home: Path):
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise WriterBusy(f"another peoplemart run is writing to {home}; try again when it ends")
+        raise WriterBusy(
+            f"another peoplemart run is writing to {home}; try again when it ends"
+        ) from None
     try:
         handle.write(str(os.getpid()))
         handle.flush()
@@ -53,11 +55,15 @@ def prepare_environment(home: Path, landing: Path) -> None:
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
-    os.environ.update({
-        "PEOPLEMART_HOME": str(home), "PEOPLEMART_LANDING": str(landing),
-        "DAGSTER_HOME": str(dagster_home), "DO_NOT_TRACK": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    })
+    os.environ.update(
+        {
+            "PEOPLEMART_HOME": str(home),
+            "PEOPLEMART_LANDING": str(landing),
+            "DAGSTER_HOME": str(dagster_home),
+            "DO_NOT_TRACK": "1",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+    )
 
 
 @dataclass
@@ -125,16 +131,28 @@ def run_pipeline(home: Path, landing: Path, echo=print) -> RunReport:
     job = defs.resolve_job_def("nightly").with_logger_defs({"progress": progress})
     started = time.time()
     with writer_lock(home), dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False,
-                                        run_config={"loggers": {"progress": {}}})
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config={"loggers": {"progress": {}}}
+        )
         steps = _step_timings(instance, result.run_id)
-    report = RunReport(run_id=result.run_id, success=result.success, started_at=started,
-                       finished_at=time.time(), landing=str(landing), home=str(home),
-                       steps=steps)
+    report = RunReport(
+        run_id=result.run_id,
+        success=result.success,
+        started_at=started,
+        finished_at=time.time(),
+        landing=str(landing),
+        home=str(home),
+        steps=steps,
+    )
     for evaluation in result.get_asset_check_evaluations():
-        report.checks.append({
-            "asset": evaluation.asset_key.to_user_string(), "check": evaluation.check_name,
-            "passed": evaluation.passed, "severity": evaluation.severity.value})
+        report.checks.append(
+            {
+                "asset": evaluation.asset_key.to_user_string(),
+                "check": evaluation.check_name,
+                "passed": evaluation.passed,
+                "severity": evaluation.severity.value,
+            }
+        )
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.step_failure_data.error
@@ -152,9 +170,15 @@ def _step_timings(instance, run_id: str) -> list[dict]:
         if event.event_type_value == "STEP_START":
             starts[event.step_key] = entry.timestamp
         elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
-            steps.append({"step": event.step_key, "status": event.event_type_value,
-                          "seconds": round(entry.timestamp - starts.get(event.step_key,
-                                                                        entry.timestamp), 2)})
+            steps.append(
+                {
+                    "step": event.step_key,
+                    "status": event.event_type_value,
+                    "seconds": round(
+                        entry.timestamp - starts.get(event.step_key, entry.timestamp), 2
+                    ),
+                }
+            )
     return steps
 
 
@@ -165,7 +189,20 @@ def _file_results(warehouse: Path, run_id: str) -> list[dict]:
         rows = con.execute(
             "select source, delivery_id, entity, file_name, status, rows_read, rows_loaded, "
             "rows_quarantined, dialect, message, notes from ingest.file_ledger "
-            "where run_id = ? order by load_seq", [run_id]).fetchall()
-    columns = ["source", "delivery_id", "entity", "file_name", "status", "rows_read",
-               "rows_loaded", "rows_quarantined", "dialect", "message", "notes"]
+            "where run_id = ? order by load_seq",
+            [run_id],
+        ).fetchall()
+    columns = [
+        "source",
+        "delivery_id",
+        "entity",
+        "file_name",
+        "status",
+        "rows_read",
+        "rows_loaded",
+        "rows_quarantined",
+        "dialect",
+        "message",
+        "notes",
+    ]
     return [dict(zip(columns, row, strict=True)) for row in rows]

@@ -18,8 +18,11 @@ TEST_KEY = b"test-key-test-key-test-key-00001"
 def small_landing(tmp_path_factory) -> Path:
     """A 120-employee organisation over two years, two HR snapshots: generated once per session."""
     out = tmp_path_factory.mktemp("landing") / "landing"
-    generate(GeneratorConfig(out=out, employees=120, years=2, start=dt.date(2022, 1, 1),
-                             seed=7, snapshots=2))
+    generate(
+        GeneratorConfig(
+            out=out, employees=120, years=2, start=dt.date(2022, 1, 1), seed=7, snapshots=2
+        )
+    )
     return out
 
 

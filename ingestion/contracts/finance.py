@@ -1,7 +1,7 @@
 """Contracts for the finance system extracts."""
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 from ingestion.contracts.hris import MONEY, _meta
 

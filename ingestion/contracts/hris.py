@@ -1,7 +1,7 @@
 """Contracts for the HR system (HRIS) extracts."""
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 CONTRACT_TYPES = ["permanent", "fixed_term", "on_call", "intern", "external"]
 INITIATIVES = ["employee", "employer", "mutual", "other"]
@@ -92,7 +92,9 @@ class AbsenceExtract(pa.DataFrameModel):
     start_date: pl.Date = pa.Field(metadata=_meta("eerste_ziektedag"))
     end_date: pl.Date = pa.Field(nullable=True, metadata=_meta("hersteldatum", optional=True))
     incapacity_pct: float = pa.Field(
-        ge=1, le=100, nullable=True,
+        ge=1,
+        le=100,
+        nullable=True,
         metadata=_meta("percentage_arbeidsongeschikt", optional=True),
     )
     absence_type: str = pa.Field(isin=ABSENCE_TYPES, metadata=_meta("soort_verzuim"))
@@ -121,7 +123,9 @@ class VacancyExtract(pa.DataFrameModel):
     hired_employee_id: str = pa.Field(
         nullable=True, metadata=_meta("aangenomen_medewerker", optional=True, identifier=True)
     )
-    is_internal_hire: bool = pa.Field(nullable=True, metadata=_meta("interne_invulling", optional=True))
+    is_internal_hire: bool = pa.Field(
+        nullable=True, metadata=_meta("interne_invulling", optional=True)
+    )
 
     @pa.dataframe_check(name="filled_date is on or after opened_date")
     def filled_not_before_opened(cls, data) -> pl.LazyFrame:

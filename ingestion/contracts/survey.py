@@ -1,7 +1,7 @@
 """Contracts for the employee survey (MTO) extracts."""
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 from ingestion.contracts.hris import _meta
 
@@ -46,4 +46,6 @@ class ResponseExtract(pa.DataFrameModel):
     )
     item_id: str = pa.Field(metadata=_meta("vraag_id"))
     score: float = pa.Field(nullable=True, metadata=_meta("antwoord", optional=True))
-    submitted_at: pl.Datetime = pa.Field(nullable=True, metadata=_meta("ingevuld_op", optional=True))
+    submitted_at: pl.Datetime = pa.Field(
+        nullable=True, metadata=_meta("ingevuld_op", optional=True)
+    )

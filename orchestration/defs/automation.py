@@ -6,26 +6,32 @@ from ingestion.discovery import discover, sha256_of
 from orchestration.defs.resources import peoplemart_home_from_env
 
 nightly_job = dg.define_asset_job(
-    "nightly", selection=dg.AssetSelection.all(),
+    "nightly",
+    selection=dg.AssetSelection.all(),
     tags={"peoplemart/warehouse-writer": "true"},
     description="Ingest new deliveries, build and test the warehouse.",
 )
 
 nightly_schedule = dg.ScheduleDefinition(
-    job=nightly_job, cron_schedule="0 2 * * *", execution_timezone="Europe/Amsterdam",
+    job=nightly_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Europe/Amsterdam",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
 
-@dg.sensor(job=nightly_job, minimum_interval_seconds=60,
-           default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    job=nightly_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING
+)
 def new_delivery_sensor(context: dg.SensorEvaluationContext):
     """Request a run when the set of landed files changes (new bytes, not new names)."""
     landing = peoplemart_home_from_env().landing_path
     if not landing.is_dir():
         return dg.SkipReason(f"landing folder {landing} does not exist")
     deliveries, strays = discover(landing)
-    files = sorted(str(p) for d in deliveries for p in d.files) + sorted(str(s.path) for s in strays)
+    files = sorted(str(p) for d in deliveries for p in d.files) + sorted(
+        str(s.path) for s in strays
+    )
     fingerprint = sha256_of_many(files)
     if fingerprint == context.cursor:
         return dg.SkipReason("no new deliveries")

@@ -68,8 +68,13 @@ def peoplemart_home_from_env() -> PeoplemartHome:
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={
-        "peoplemart": peoplemart_home_from_env(),
-        "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                              dbt_executable=DBT_EXECUTABLE),
-    })
+    return dg.Definitions(
+        resources={
+            "peoplemart": peoplemart_home_from_env(),
+            "dbt": DbtCliResource(
+                project_dir=str(DBT_PROJECT_DIR),
+                profiles_dir=str(DBT_PROJECT_DIR),
+                dbt_executable=DBT_EXECUTABLE,
+            ),
+        }
+    )

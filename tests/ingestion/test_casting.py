@@ -10,23 +10,26 @@ CONTRACTS = find_spec("hris", "contracts")
 
 def cast(column: str, values: list[str | None], decimal_comma: bool = False):
     spec = CONTRACTS.column(column)
-    frame = pl.DataFrame({"_row_number": list(range(1, len(values) + 1)), column: values},
-                         schema={"_row_number": pl.Int64, column: pl.String})
+    frame = pl.DataFrame(
+        {"_row_number": list(range(1, len(values) + 1)), column: values},
+        schema={"_row_number": pl.Int64, column: pl.String},
+    )
     typed, issues = cast_text_columns(frame, [spec], decimal_comma)
     return typed[column].to_list(), [(i.row_number, i.value) for i in issues]
 
 
 def test_both_date_forms_parse_and_us_order_is_refused():
-    values, issues = cast("valid_from", ["2024-03-05", "05-03-2024", "5-3-2024",
-                                         "2024-03-05 00:00:00", "03/05/2024", "31-02-2024"])
+    values, issues = cast(
+        "valid_from",
+        ["2024-03-05", "05-03-2024", "5-3-2024", "2024-03-05 00:00:00", "03/05/2024", "31-02-2024"],
+    )
     assert values[:4] == [dt.date(2024, 3, 5)] * 4
     assert values[4:] == [None, None]
     assert issues == [(5, "03/05/2024"), (6, "31-02-2024")]
 
 
 def test_decimal_comma_file_reads_dutch_numbers_and_refuses_a_bare_point():
-    values, issues = cast("hours_per_week", ["36,5", "1.234,5", "38", "36.5"],
-                          decimal_comma=True)
+    values, issues = cast("hours_per_week", ["36,5", "1.234,5", "38", "36.5"], decimal_comma=True)
     assert values == [36.5, 1234.5, 38.0, None]
     assert issues == [(4, "36.5")]
 

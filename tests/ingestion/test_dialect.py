@@ -5,8 +5,9 @@ from ingestion.errors import FileRejected
 
 
 def recognise(cells):
-    return sum(c in {"employee_id", "gender", "birth_date", "personeelsnummer", "geslacht"}
-               for c in cells)
+    return sum(
+        c in {"employee_id", "gender", "birth_date", "personeelsnummer", "geslacht"} for c in cells
+    )
 
 
 def test_utf8_comma_file_is_the_canonical_dialect():

@@ -66,8 +66,10 @@ def test_every_generated_file_balances_and_matches_its_own_row_count(small_landi
 def test_loading_the_same_deliveries_twice_or_renamed_changes_nothing(landing_copy, loader):
     loader.load_landing(landing_copy)
     before = {s.raw_table: table_checksum(loader.con, s.raw_table) for s in EXTRACTS}
-    counts = {s.raw_table: loader.con.sql(f"select count(*) from {s.raw_table}").fetchall()
-              for s in EXTRACTS}
+    counts = {
+        s.raw_table: loader.con.sql(f"select count(*) from {s.raw_table}").fetchall()
+        for s in EXTRACTS
+    }
     second = loader.load_landing(landing_copy)
     assert {f.status for f in second.files} == {"duplicate"}
     delivery = newest(landing_copy, "hris")
@@ -78,42 +80,62 @@ def test_loading_the_same_deliveries_twice_or_renamed_changes_nothing(landing_co
     third = loader.load_landing(landing_copy)
     assert {f.status for f in third.files} == {"duplicate"}
     assert {s.raw_table: table_checksum(loader.con, s.raw_table) for s in EXTRACTS} == before
-    assert {s.raw_table: loader.con.sql(f"select count(*) from {s.raw_table}").fetchall()
-            for s in EXTRACTS} == counts
+    assert {
+        s.raw_table: loader.con.sql(f"select count(*) from {s.raw_table}").fetchall()
+        for s in EXTRACTS
+    } == counts
 
 
 def test_dutch_and_canonical_deliveries_give_identical_raw_tables(tmp_path):
-    employees = pl.DataFrame({
-        "employee_id": ["100001", "100002"], "birth_date": ["1980-02-29", "1975-12-01"],
-        "gender": ["F", "M"], "original_hire_date": ["2010-01-04", "2015-06-15"]})
-    contracts = pl.DataFrame({
-        "contract_id": ["C1", "C2"], "employee_id": ["100001", "100002"],
-        "valid_from": ["2010-01-04", "2015-06-15"], "valid_to": ["2012-05-31", ""],
-        "org_unit_id": ["ORG1", "ORG1"], "job_code": ["J1", "J1"], "cost_center": ["KP1", "KP1"],
-        "contract_type": ["permanent", "fixed_term"], "hours_per_week": ["32.5", "36"],
-        "fulltime_hours": ["36", "36"], "monthly_salary": ["3456.78", "4000"],
-        "manager_employee_id": ["", "100001"], "is_concurrent": ["", "false"]})
+    employees = pl.DataFrame(
+        {
+            "employee_id": ["100001", "100002"],
+            "birth_date": ["1980-02-29", "1975-12-01"],
+            "gender": ["F", "M"],
+            "original_hire_date": ["2010-01-04", "2015-06-15"],
+        }
+    )
+    contracts = pl.DataFrame(
+        {
+            "contract_id": ["C1", "C2"],
+            "employee_id": ["100001", "100002"],
+            "valid_from": ["2010-01-04", "2015-06-15"],
+            "valid_to": ["2012-05-31", ""],
+            "org_unit_id": ["ORG1", "ORG1"],
+            "job_code": ["J1", "J1"],
+            "cost_center": ["KP1", "KP1"],
+            "contract_type": ["permanent", "fixed_term"],
+            "hours_per_week": ["32.5", "36"],
+            "fulltime_hours": ["36", "36"],
+            "monthly_salary": ["3456.78", "4000"],
+            "manager_employee_id": ["", "100001"],
+            "is_concurrent": ["", "false"],
+        }
+    )
     canonical = tmp_path / "canonical" / "hris" / "20240101"
     dutch = tmp_path / "dutch" / "hris" / "20240101"
     for folder in (canonical, dutch):
         folder.mkdir(parents=True)
-        for entity, frame in (("org_units", "org_unit_id,name\nORG1,Root\n"),
-                              ("jobs", "job_code,job_title,job_family,job_level\nJ1,X,Ops,5\n"),
-                              ("terminations", "employee_id,termination_date,reason_code,"
-                                               "initiative\n")):
+        for entity, frame in (
+            ("org_units", "org_unit_id,name\nORG1,Root\n"),
+            ("jobs", "job_code,job_title,job_family,job_level\nJ1,X,Ops,5\n"),
+            ("terminations", "employee_id,termination_date,reason_code,initiative\n"),
+        ):
             (folder / f"{entity}.csv").write_text(frame)
     employees.write_csv(canonical / "employees.csv")
     contracts.write_csv(canonical / "contracts.csv")
     (dutch / "employees.csv").write_bytes(
         "Personeelsnummer;Naam;Geboortedatum;Geslacht;Datum in dienst\r\n"
         "100001;Zoë Jansen;29-02-1980;F;4-1-2010\r\n"
-        "100002;Kees de Vries;01-12-1975;M;15-06-2015\r\n".encode("cp1252"))
+        "100002;Kees de Vries;01-12-1975;M;15-06-2015\r\n".encode("cp1252")
+    )
     (dutch / "contracts.csv").write_bytes(
         "contract_id;personeelsnummer;ingangsdatum;einddatum;afdeling;functie;kostenplaats;"
         "soort_contract;uren_per_week;fulltime_uren;bruto_maandsalaris;leidinggevende;"
         "nevenfunctie\r\n"
         "C1;100001;04-01-2010;31-05-2012;ORG1;J1;KP1;permanent;32,5;36;3.456,78;;\r\n"
-        "C2;100002;15-06-2015;;ORG1;J1;KP1;fixed_term;36;36;4000;100001;nee\r\n".encode("cp1252"))
+        "C2;100002;15-06-2015;;ORG1;J1;KP1;fixed_term;36;36;4000;100001;nee\r\n".encode("cp1252")
+    )
     tables = []
     for root in (canonical.parents[1], dutch.parents[1]):
         import duckdb
@@ -121,8 +143,9 @@ def test_dutch_and_canonical_deliveries_give_identical_raw_tables(tmp_path):
         with duckdb.connect(str(tmp_path / f"{root.name}.duckdb")) as con:
             report = Loader(con, Pseudonymiser(TEST_KEY), "r").load_landing(root)
             assert report.rows_quarantined == 0, [f.message for f in report.files]
-            tables.append({t: table_checksum(con, t)
-                           for t in ("raw_hris.employees", "raw_hris.contracts")})
+            tables.append(
+                {t: table_checksum(con, t) for t in ("raw_hris.employees", "raw_hris.contracts")}
+            )
             tables[-1]["birth"] = con.sql(
                 "select employee_id, birth_date from restricted.hris_employees order by 1"
             ).fetchall()
@@ -132,10 +155,14 @@ def test_dutch_and_canonical_deliveries_give_identical_raw_tables(tmp_path):
 
 # ---- damaged deliveries ----------------------------------------------------------------------
 
+
 def _rewrite_csv(path: Path, transform) -> None:
     raw = path.read_bytes()
-    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else (
-        "utf-8" if b";" not in raw.split(b"\n")[0] else "cp1252")
+    encoding = (
+        "utf-8-sig"
+        if raw.startswith(b"\xef\xbb\xbf")
+        else ("utf-8" if b";" not in raw.split(b"\n")[0] else "cp1252")
+    )
     text = transform(raw.decode(encoding))
     path.write_bytes(text.encode("cp1252" if encoding == "cp1252" else "utf-8"))
 
@@ -171,18 +198,27 @@ def damage_case(name: str, delivery: Path) -> tuple[str, str]:
         terminations.write_bytes(terminations.read_bytes().decode("utf-8-sig").encode("utf-16"))
         return "terminations.csv", "UTF-16"
     if name == "missing_column":
-        _rewrite_csv(terminations, lambda t: "\n".join(
-            ",".join(c for i, c in enumerate(line.split(",")) if i != 3)
-            for line in t.split("\n")))
+        _rewrite_csv(
+            terminations,
+            lambda t: "\n".join(
+                ",".join(c for i, c in enumerate(line.split(",")) if i != 3)
+                for line in t.split("\n")
+            ),
+        )
         return "terminations.csv", "required column(s) missing: initiative"
     if name == "extra_column":
-        _rewrite_csv(terminations, lambda t: "\n".join(
-            line + (",remark" if i == 0 else ",x") if line else line
-            for i, line in enumerate(t.split("\n"))))
+        _rewrite_csv(
+            terminations,
+            lambda t: "\n".join(
+                line + (",remark" if i == 0 else ",x") if line else line
+                for i, line in enumerate(t.split("\n"))
+            ),
+        )
         return "terminations.csv", ""
     if name == "bad_date":
-        _rewrite_csv(terminations, lambda t: _replace_cell(t, 2, "termination_date",
-                                                           "2023-13-45", ","))
+        _rewrite_csv(
+            terminations, lambda t: _replace_cell(t, 2, "termination_date", "2023-13-45", ",")
+        )
         return "terminations.csv", "not a valid date"
     if name == "decimal_comma_in_comma_file":
         contracts = delivery / "contracts.csv"
@@ -193,8 +229,12 @@ def damage_case(name: str, delivery: Path) -> tuple[str, str]:
             _rewrite_csv(contracts, lambda t: _replace_cell(t, 3, "hours_per_week", '"36,5"', ","))
         return "contracts.csv", "not a number"
     if name == "duplicate_ids":
-        _rewrite_csv(employees, lambda t: t.replace(t.split("\n")[2].split(";")[0] + ";",
-                                                    t.split("\n")[1].split(";")[0] + ";", 1))
+        _rewrite_csv(
+            employees,
+            lambda t: t.replace(
+                t.split("\n")[2].split(";")[0] + ";", t.split("\n")[1].split(";")[0] + ";", 1
+            ),
+        )
         return "employees.csv", "duplicate value"
     if name == "unknown_code":
         _rewrite_csv(employees, lambda t: _replace_cell(t, 3, "geslacht", "Q", ";"))
@@ -214,14 +254,24 @@ def damage_case(name: str, delivery: Path) -> tuple[str, str]:
     raise AssertionError(name)
 
 
-DAMAGES = ["truncated_file", "truncated_line", "utf16", "missing_column", "extra_column",
-           "bad_date", "decimal_comma_in_comma_file", "duplicate_ids", "unknown_code",
-           "bsn_in_other_column", "diagnosis_column", "manifest_row_mismatch"]
+DAMAGES = [
+    "truncated_file",
+    "truncated_line",
+    "utf16",
+    "missing_column",
+    "extra_column",
+    "bad_date",
+    "decimal_comma_in_comma_file",
+    "duplicate_ids",
+    "unknown_code",
+    "bsn_in_other_column",
+    "diagnosis_column",
+    "manifest_row_mismatch",
+]
 
 
 @pytest.mark.parametrize("damage", DAMAGES)
-def test_damaged_delivery_is_quarantined_clearly_and_nothing_is_lost(damage, landing_copy,
-                                                                     loader):
+def test_damaged_delivery_is_quarantined_clearly_and_nothing_is_lost(damage, landing_copy, loader):
     delivery = only_delivery(landing_copy, "hris")
     file_name, expected = damage_case(damage, delivery)
     report = loader.load_landing(landing_copy)
@@ -241,8 +291,12 @@ def test_damaged_delivery_is_quarantined_clearly_and_nothing_is_lost(damage, lan
         assert f"hris/{delivery.name}/{file_name}" in damaged.message
     else:
         assert rows["row_number"].null_count() == 0
-        assert rows.filter(pl.col("reason").str.contains(expected, literal=True))[
-            "column_name"].null_count() == (1 if damage == "truncated_line" else 0) * rows.height
+        assert (
+            rows.filter(pl.col("reason").str.contains(expected, literal=True))[
+                "column_name"
+            ].null_count()
+            == (1 if damage == "truncated_line" else 0) * rows.height
+        )
 
 
 def test_a_bsn_column_is_dropped_and_a_bsn_value_elsewhere_never_stored(landing_copy, loader):
@@ -251,7 +305,8 @@ def test_a_bsn_column_is_dropped_and_a_bsn_value_elsewhere_never_stored(landing_
     loader.load_landing(landing_copy)
     columns = loader.con.sql(
         "select table_schema, table_name, column_name from information_schema.columns "
-        "where column_name in ('bsn', 'full_name', 'naam')").fetchall()
+        "where column_name in ('bsn', 'full_name', 'naam')"
+    ).fetchall()
     assert columns == []
     stored = loader.con.sql("select count(*) from ingest.quarantine where value = '123456782'")
     assert stored.fetchall() == [(0,)]
@@ -273,6 +328,7 @@ def test_an_unknown_entity_and_a_stray_folder_are_reported_not_skipped(landing_c
 
 # ---- load semantics --------------------------------------------------------------------------
 
+
 def test_the_newest_complete_hr_snapshot_is_the_truth(landing_copy, loader):
     deliveries = sorted((landing_copy / "hris").iterdir())
     older, newer = deliveries[-2], deliveries[-1]
@@ -280,10 +336,12 @@ def test_the_newest_complete_hr_snapshot_is_the_truth(landing_copy, loader):
     _drop_manifest(newer)
     loader.load_landing(landing_copy)
     current = loader.con.sql(
-        "select distinct _delivery_id from raw_hris.employees where _is_current").fetchall()
+        "select distinct _delivery_id from raw_hris.employees where _is_current"
+    ).fetchall()
     assert current == [(older.name,)]
     contracts = loader.con.sql(
-        "select distinct _delivery_id from raw_hris.contracts where _is_current").fetchall()
+        "select distinct _delivery_id from raw_hris.contracts where _is_current"
+    ).fetchall()
     assert contracts == [(older.name,)]
 
 
@@ -294,16 +352,19 @@ def test_a_redelivered_finance_period_replaces_only_that_period(loader, landing_
     versions = loader.con.execute(
         "select _delivery_id, _is_current, sum(amount) from raw_finance.gl_entries "
         "where period = ? and account_class = 'revenue' group by all order by 1",
-        [period]).fetchall()
+        [period],
+    ).fetchall()
     assert len(versions) == 2
     (first_delivery, first_current, first_sum), (second_delivery, second_current, second_sum) = (
-        versions)
+        versions
+    )
     assert second_delivery == restated["restated_in_delivery"]
     assert (first_current, second_current) == (False, True)
     assert float(second_sum) == pytest.approx(float(first_sum) * 1.02, rel=1e-4)
     others = loader.con.execute(
         "select count(*) from raw_finance.gl_entries where period <> ? and not _is_current",
-        [period]).fetchall()
+        [period],
+    ).fetchall()
     assert others == [(0,)]
 
 
@@ -318,11 +379,13 @@ def test_a_redelivered_survey_wave_replaces_that_wave(loader, landing_copy):
     loader.load_landing(landing_copy)
     current = loader.con.execute(
         "select _delivery_id, count(*) from raw_survey.responses where wave_id = ? "
-        "and _is_current group by all", [wave]).fetchall()
+        "and _is_current group by all",
+        [wave],
+    ).fetchall()
     assert current == [("20991231", 40)]
     untouched = loader.con.execute(
-        "select count(*) from raw_survey.responses where wave_id <> ? and not _is_current",
-        [wave]).fetchall()
+        "select count(*) from raw_survey.responses where wave_id <> ? and not _is_current", [wave]
+    ).fetchall()
     assert untouched == [(0,)]
 
 
@@ -330,7 +393,9 @@ def test_a_new_planning_delivery_replaces_all_scenarios(loader, landing_copy):
     loader.load_landing(landing_copy)
     again = landing_copy / "planning" / "20991231"
     again.mkdir()
-    (again / "demand_scenarios.csv").write_text("scenario,year,job_family,demand_fte\nx,2030,ICT,4\n")
+    (again / "demand_scenarios.csv").write_text(
+        "scenario,year,job_family,demand_fte\nx,2030,ICT,4\n"
+    )
     loader.load_landing(landing_copy)
     current = loader.con.sql(
         "select scenario, demand_fte from raw_planning.demand_scenarios where _is_current"

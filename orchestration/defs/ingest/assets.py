@@ -8,34 +8,51 @@ from orchestration.defs.resources import PeoplemartHome
 
 RESTRICTED_KEYS = {
     spec.key: dg.AssetKey(restricted_table(spec).split("."))
-    for spec in EXTRACTS if any(c.restricted for c in spec.columns)
+    for spec in EXTRACTS
+    if any(c.restricted for c in spec.columns)
 }
 
 
 def _spec(spec) -> dg.AssetSpec:
     return dg.AssetSpec(
-        key=dg.AssetKey(list(spec.key)), group_name="raw", kinds={"duckdb", "polars"},
+        key=dg.AssetKey(list(spec.key)),
+        group_name="raw",
+        kinds={"duckdb", "polars"},
         owners=["team:data-engineering"],
         description=f"raw_{spec.source}.{spec.entity}: validated rows of every {spec.entity} "
-                    "delivery, pseudonymised, with lineage; rejects go to ingest.quarantine.",
+        "delivery, pseudonymised, with lineage; rejects go to ingest.quarantine.",
     )
 
 
 def _checks(spec) -> list[dg.AssetCheckSpec]:
     key = dg.AssetKey(list(spec.key))
     return [
-        dg.AssetCheckSpec("nothing_lost", asset=key, blocking=True,
-                          description="rows read = rows loaded + rows quarantined, per file"),
-        dg.AssetCheckSpec("no_rejected_rows", asset=key,
-                          description="warns when rows or whole files went to quarantine"),
+        dg.AssetCheckSpec(
+            "nothing_lost",
+            asset=key,
+            blocking=True,
+            description="rows read = rows loaded + rows quarantined, per file",
+        ),
+        dg.AssetCheckSpec(
+            "no_rejected_rows",
+            asset=key,
+            description="warns when rows or whole files went to quarantine",
+        ),
     ]
 
 
 @dg.multi_asset(
-    specs=[_spec(s) for s in EXTRACTS] + [
-        dg.AssetSpec(key=key, group_name="raw", kinds={"duckdb"}, owners=["team:data-engineering"],
-                     description="Restricted layer: exact birth dates, never published.")
-        for key in RESTRICTED_KEYS.values()],
+    specs=[_spec(s) for s in EXTRACTS]
+    + [
+        dg.AssetSpec(
+            key=key,
+            group_name="raw",
+            kinds={"duckdb"},
+            owners=["team:data-engineering"],
+            description="Restricted layer: exact birth dates, never published.",
+        )
+        for key in RESTRICTED_KEYS.values()
+    ],
     check_specs=[check for s in EXTRACTS for check in _checks(s)],
     can_subset=False,
     op_tags={"peoplemart/warehouse-writer": "true"},
@@ -47,26 +64,44 @@ def raw_extracts(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
         report = loader.load_landing(peoplemart.landing_path)
     for result in report.files:
         if result.status == "rejected" or result.rows_quarantined:
-            context.log.warning(result.message or (
-                f"{result.source}/{result.delivery_id}/{result.file_name}: "
-                f"{result.rows_quarantined} of {result.rows_read} rows quarantined"))
+            context.log.warning(
+                result.message
+                or (
+                    f"{result.source}/{result.delivery_id}/{result.file_name}: "
+                    f"{result.rows_quarantined} of {result.rows_read} rows quarantined"
+                )
+            )
     for spec in EXTRACTS:
         files = [f for f in report.files if (f.source, f.entity) == spec.key]
         read = sum(f.rows_read for f in files)
         loaded = sum(f.rows_loaded for f in files)
         quarantined = sum(f.rows_quarantined for f in files)
         key = dg.AssetKey(list(spec.key))
-        yield dg.MaterializeResult(asset_key=key, metadata={
-            "files": len(files), "rows_read": read, "rows_loaded": loaded,
-            "rows_quarantined": quarantined,
-            "files_rejected": sum(f.status == "rejected" for f in files)})
-        unbalanced = [f.file_name for f in files
-                      if f.rows_read != f.rows_loaded + f.rows_quarantined]
-        yield dg.AssetCheckResult(asset_key=key, check_name="nothing_lost",
-                                  passed=not unbalanced, metadata={"unbalanced_files": unbalanced})
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                "files": len(files),
+                "rows_read": read,
+                "rows_loaded": loaded,
+                "rows_quarantined": quarantined,
+                "files_rejected": sum(f.status == "rejected" for f in files),
+            },
+        )
+        unbalanced = [
+            f.file_name for f in files if f.rows_read != f.rows_loaded + f.rows_quarantined
+        ]
         yield dg.AssetCheckResult(
-            asset_key=key, check_name="no_rejected_rows",
-            passed=quarantined == 0, severity=dg.AssetCheckSeverity.WARN,
-            metadata={"rows_quarantined": quarantined})
+            asset_key=key,
+            check_name="nothing_lost",
+            passed=not unbalanced,
+            metadata={"unbalanced_files": unbalanced},
+        )
+        yield dg.AssetCheckResult(
+            asset_key=key,
+            check_name="no_rejected_rows",
+            passed=quarantined == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"rows_quarantined": quarantined},
+        )
     for key in RESTRICTED_KEYS.values():
         yield dg.MaterializeResult(asset_key=key)

@@ -11,8 +11,11 @@ if not dbt_project.manifest_path.exists():
     dbt_project.preparer.prepare(dbt_project)
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
-            op_tags={"peoplemart/warehouse-writer": "true"})
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    op_tags={"peoplemart/warehouse-writer": "true"},
+)
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """dbt build: models and their tests, in dependency order."""
     invocation = dbt.cli(["build"], context=context, raise_on_error=False)
@@ -20,4 +23,5 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     if not invocation.is_successful():
         raise dg.Failure(
             description="dbt build failed; see the failed models and tests above",
-            metadata={"dbt_log": dg.MetadataValue.path(str(invocation.target_path))})
+            metadata={"dbt_log": dg.MetadataValue.path(str(invocation.target_path))},
+        )
