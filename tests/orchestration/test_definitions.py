@@ -1,0 +1,82 @@
+"""The Dagster spine: definitions load, keys line up with dbt, schedule, sensor and writer lock."""
+
+import os
+import stat
+
+import dagster as dg
+import pytest
+
+from ingestion.registry import EXTRACTS
+from orchestration.defs.resources import PeoplemartHome
+
+
+@pytest.fixture(scope="module")
+def defs():
+    from orchestration.definitions import defs
+
+    return defs
+
+
+def test_every_extract_is_a_raw_asset_that_dbt_staging_depends_on(defs):
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    for spec in EXTRACTS:
+        key = dg.AssetKey(list(spec.key))
+        assert key.to_user_string() in keys
+        children = graph.get(key).child_keys
+        assert any(child.path[-1].startswith("stg_") for child in children), key
+
+
+def test_dbt_tests_are_asset_checks_and_raw_assets_have_balance_checks(defs):
+    graph = defs.resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert ("hris/employees", "nothing_lost") in checks
+    assert any(name.startswith("unique_stg_hris__employees") for _, name in checks)
+
+
+def test_nightly_schedule_runs_at_two_in_amsterdam(defs):
+    schedule = defs.resolve_schedule_def("nightly_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Europe/Amsterdam"
+    assert schedule.job_name == "nightly"
+
+
+def test_sensor_requests_a_run_for_new_bytes_only(defs, small_landing, monkeypatch):
+    monkeypatch.setenv("PEOPLEMART_LANDING", str(small_landing))
+    sensor = defs.resolve_sensor_def("new_delivery_sensor")
+    context = dg.build_sensor_context(cursor=None)
+    first = sensor.evaluate_tick(context)
+    assert len(first.run_requests) == 1
+    again = sensor.evaluate_tick(dg.build_sensor_context(cursor=first.cursor))
+    assert again.run_requests == [] and "no new deliveries" in again.skip_message
+
+
+def test_key_file_is_created_once_private_and_outside_the_warehouse(tmp_path):
+    home = PeoplemartHome(home=str(tmp_path), landing=str(tmp_path))
+    first = home.pseudonymiser().pseudonym("100001")
+    key_file = tmp_path / "secrets" / "pseudonymisation.key"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert home.pseudonymiser().pseudonym("100001") == first
+
+
+def test_environment_key_wins_and_no_key_file_is_written(tmp_path):
+    with_env = PeoplemartHome(
+        home=str(tmp_path / "a"),
+        landing=str(tmp_path),
+        secret_key="an-organisation-secret-of-32-bytes",
+    )
+    pseudonym = with_env.pseudonymiser().pseudonym("1")
+    assert not (tmp_path / "a" / "secrets").exists()
+    without = PeoplemartHome(home=str(tmp_path / "b"), landing=str(tmp_path))
+    assert pseudonym != without.pseudonymiser().pseudonym("1")
+
+
+def test_a_second_writer_is_refused(tmp_path):
+    from orchestration.runner import WriterBusy, writer_lock
+
+    with (
+        writer_lock(tmp_path),
+        pytest.raises(WriterBusy, match="another peoplemart run"),
+        writer_lock(tmp_path),
+    ):
+        pass
