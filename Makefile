@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_PYTHON := $(shell command -v $(PYTHON))
 
-.PHONY: install demo test test-fast dev bench bench-ingest lint fmt dbt-build check clean
+.PHONY: install demo test test-fast dev bench bench-ingest lint fmt dbt-build check clean docs
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -59,3 +59,6 @@ check: lint test
 
 clean:
 	rm -rf demo build dbt_project/target dbt_project/logs .pytest_cache
+
+docs: install ## re-render docs/extracts.md from the contracts
+	$(BIN)/python -m ingestion.contract_docs

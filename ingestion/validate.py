@@ -18,6 +18,7 @@ BSN_REASON = (
 _CHECK_REASONS = {
     "not_nullable": "required value is empty",
     "field_uniqueness": "duplicate value; the key must be unique in the file",
+    "multiple_fields_uniqueness": "duplicate key; the key columns must be unique together",
 }
 
 
@@ -57,7 +58,8 @@ def contract_issues(parsed: ParsedFile, spec: ExtractSpec) -> list[RowIssue]:
             continue  # schema-level failures (dtype) are already cast issues per cell
         row = int(row_numbers[index])
         if context == "DataFrameSchema":
-            issues.append(RowIssue(row, None, None, f"row breaks the rule: {check}"))
+            reason = _CHECK_REASONS.get(check, f"row breaks the rule: {check}")
+            issues.append(RowIssue(row, None, None, reason))
             continue
         if (row, column) in already:
             continue

@@ -1,0 +1,78 @@
+"""Timing and peak-memory sampling of a stage, including child processes."""
+
+import json
+import os
+import platform
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+@contextmanager
+def measured(name: str):
+    """Time a block and sample the RSS of this process and its children every 50 ms."""
+    stage = Stage(name)
+    me = psutil.Process(os.getpid())
+    peak = [_tree_rss(me)]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.05):
+            peak[0] = max(peak[0], _tree_rss(me))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        yield stage
+    finally:
+        stage.seconds = round(time.perf_counter() - started, 3)
+        done.set()
+        sampler.join()
+        stage.peak_rss_mb = round(max(peak[0], _tree_rss(me)) / 2**20, 1)
+
+
+def machine_facts() -> dict:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+    }
+
+
+def write_results(name: str, payload: dict, markdown: str) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    path = RESULTS / f"{name}-{stamp}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str))
+    (RESULTS / f"{name}.md").write_text(markdown)
+    return path
+
+
+def as_dict(stage: Stage) -> dict:
+    return asdict(stage)
