@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> None:
             "|---|---:|---:|---:|---:|",
             *(
                 f"| {s.name} | {s.seconds} | {s.peak_rss_mb} | "
-                f"{s.extra.get('rows', s.extra.get('rows_read'))} | {s.extra['rows_per_second']:,} |"
+                f"{s.extra.get('rows', s.extra.get('rows_read'))} | "
+                f"{s.extra['rows_per_second']:,} |"
                 for s in (generation, ingestion, baseline)
             ),
             "",

@@ -5,7 +5,7 @@ import os
 import platform
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,10 +25,8 @@ class Stage:
 def _tree_rss(process: psutil.Process) -> int:
     total = 0
     for member in [process, *process.children(recursive=True)]:
-        try:
+        with suppress(psutil.Error):  # a child may exit between listing and sampling
             total += member.memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 
