@@ -91,16 +91,22 @@ def _typed(column: ColumnSpec, decimal_comma: bool) -> pl.Expr:
 
 
 def cast_text_columns(
-    frame: pl.DataFrame, columns: list[ColumnSpec], decimal_comma: bool
+    frame: pl.DataFrame, columns: list[ColumnSpec], decimal_comma: bool, typed_source: bool = False
 ) -> tuple[pl.DataFrame, list[RowIssue]]:
     """Cast string columns to their contract type; a cell that does not parse becomes null + issue.
 
-    Columns that already have their contract type (typed Parquet) pass through untouched.
+    Columns that already have their contract type (typed Parquet) pass through untouched, and
+    text from a typed source is taken as written: padding is a text-export artefact.
     """
     issues: list[RowIssue] = []
     text_columns = [c for c in columns if frame.schema[c.name] == pl.String]
     stripped = frame.with_columns(
-        pl.col(c.name).str.strip_chars().replace("", None) for c in text_columns
+        (pl.col(c.name) if typed_source else pl.col(c.name).str.strip_chars()).alias(c.name)
+        for c in text_columns
+    )
+    stripped = stripped.with_columns(
+        pl.when(pl.col(c.name).str.len_bytes() > 0).then(pl.col(c.name)).alias(c.name)
+        for c in text_columns
     )
     typed = stripped.with_columns(_typed(c, decimal_comma).alias(c.name) for c in text_columns)
     for column in text_columns:

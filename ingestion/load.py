@@ -25,7 +25,6 @@ LINEAGE = {
     "_file_sha256": "VARCHAR",
     "_row_number": "BIGINT",
     "_loaded_at": "TIMESTAMP",
-    "_is_current": "BOOLEAN",
 }
 RESTRICTED_SCHEMA = "restricted"
 
@@ -67,6 +66,15 @@ def restricted_table(spec: ExtractSpec) -> str:
     return f"{RESTRICTED_SCHEMA}.{spec.source}_{spec.entity}"
 
 
+def current_view(spec: ExtractSpec) -> str:
+    """The rows that are the truth now, per the source's load semantics (what dbt reads)."""
+    return f"current_{spec.source}.{spec.entity}"
+
+
+def current_restricted_view(spec: ExtractSpec) -> str:
+    return f"{RESTRICTED_SCHEMA}.current_{spec.source}_{spec.entity}"
+
+
 def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ingest, raw and restricted schemas and tables (idempotent)."""
     con.execute("create schema if not exists ingest")
@@ -78,6 +86,14 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
             delivery_sort_key varchar, entity varchar, file_name varchar, file_sha256 varchar,
             status varchar, rows_read bigint, rows_loaded bigint, rows_quarantined bigint,
             dialect varchar, message varchar, notes varchar, loaded_at timestamp)""")
+    # Load semantics as data: which file is current (per replace key, where a newer delivery
+    # replaces part of an entity). Raw tables stay append-only; the current_* views filter them.
+    con.execute("""
+        create table if not exists ingest.file_keys (
+            source varchar, entity varchar, file_sha256 varchar, replace_key varchar)""")
+    con.execute("""
+        create table if not exists ingest.current_files (
+            source varchar, entity varchar, file_sha256 varchar, replace_key varchar)""")
     con.execute("""
         create table if not exists ingest.quarantine (
             run_id varchar, source varchar, delivery_id varchar, entity varchar,
@@ -96,6 +112,29 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
             ddl = [f'"{c.name}" {c.sql_type}' for c in cols]
             ddl += [f"{name} {kind}" for name, kind in LINEAGE.items()]
             con.execute(f"create table if not exists {restricted_table(spec)} ({', '.join(ddl)})")
+            con.execute(
+                f"create or replace view {current_restricted_view(spec)} as "
+                f"{_current_rows_sql(spec, restricted_table(spec))}"
+            )
+        con.execute(f"create schema if not exists current_{spec.source}")
+        con.execute(
+            f"create or replace view {current_view(spec)} as "
+            f"{_current_rows_sql(spec, spec.raw_table)}"
+        )
+
+
+def _current_rows_sql(spec: ExtractSpec, table: str) -> str:
+    key_match = (
+        f'and current.replace_key = cast(rows."{spec.replace_by}" as varchar)'
+        if spec.replace_by
+        else ""
+    )
+    return f"""
+        select rows.* from {table} as rows
+        where exists (
+            select 1 from ingest.current_files as current
+            where current.source = '{spec.source}' and current.entity = '{spec.entity}'
+              and current.file_sha256 = rows._file_sha256 {key_match})"""
 
 
 class Loader:
@@ -131,21 +170,12 @@ class Loader:
         self._cross_check(delivery.source, parsed)
         self.con.execute("begin")
         try:
-            touched = set()
             for result in results:
                 if result.entity and result.status == "loaded":
                     spec = find_spec(delivery.source, result.entity)
                     self._write_rows(spec, result, parsed[result.entity])
-                    touched.add(spec)
-                elif result.status == "duplicate":
-                    touched.add(find_spec(delivery.source, result.entity))
             self._record(results)
-            for spec in touched:
-                self._refresh_current(spec)
-            if delivery.source == "hris":
-                for spec in EXTRACTS:
-                    if spec.source == "hris":
-                        self._refresh_current(spec)
+            self._refresh_current(delivery.source)
             self.con.execute("commit")
         except BaseException:
             self.con.execute("rollback")
@@ -252,9 +282,7 @@ class Loader:
             if entity in parsed:
                 return parsed[entity][1].frame.select(columns)
             spec = find_spec(source, entity)
-            rows = self.con.sql(
-                f"select {', '.join(columns)} from {spec.raw_table} where _is_current"
-            ).pl()
+            rows = self.con.sql(f"select {', '.join(columns)} from {current_view(spec)}").pl()
             if rows.height == 0:
                 return None
             if any(c.identifier for c in spec.columns if c.name in columns):
@@ -297,7 +325,6 @@ class Loader:
             pl.lit(result.file_name).alias("_file_name"),
             pl.lit(result.file_sha256).alias("_file_sha256"),
             pl.lit(self.loaded_at).alias("_loaded_at"),
-            pl.lit(False).alias("_is_current"),
         )
         public = [c.name for c in spec.columns if not c.restricted]
         self._insert(spec.raw_table, frame.select([*public, *LINEAGE]))
@@ -305,12 +332,22 @@ class Loader:
         if restricted:
             key = spec.columns[0].name
             self._insert(restricted_table(spec), frame.select([key, *restricted, *LINEAGE]))
+        if spec.replace_by:
+            keys = frame.select(
+                pl.col(spec.replace_by).cast(pl.String).unique().alias("replace_key")
+            ).with_columns(
+                pl.lit(spec.source).alias("source"),
+                pl.lit(spec.entity).alias("entity"),
+                pl.lit(result.file_sha256).alias("file_sha256"),
+            )
+            self._insert("ingest.file_keys", keys)
         result.rows_loaded = frame.height
         result.rows_quarantined = len(bad_rows)
         result.issues = [self._redacted(spec, i) for i in issues]
 
     def _insert(self, table: str, frame: pl.DataFrame) -> None:
-        self.con.register("incoming_rows", frame)
+        # Arrow handed over explicitly: DuckDB scans it a third faster than a polars frame.
+        self.con.register("incoming_rows", frame.to_arrow())
         try:
             self.con.execute(f"insert into {table} by name select * from incoming_rows")
         finally:
@@ -396,55 +433,50 @@ class Loader:
         )
 
     # ---- load semantics -----------------------------------------------------------------
-    def _refresh_current(self, spec: ExtractSpec) -> None:
-        """Mark the rows that are the truth now, per the source's load semantics."""
-        table = spec.raw_table
-        tables = [table]
-        if any(c.restricted for c in spec.columns):
-            tables.append(restricted_table(spec))
+    def _refresh_current(self, source: str) -> None:
+        """Recompute which files are current for one source (small tables, not the raw rows)."""
         files = """
-            select file_sha256, max(delivery_sort_key) as latest_delivery, max(load_seq) as seq
+            select entity, file_sha256, max(delivery_sort_key) as latest_delivery,
+                   max(load_seq) as seq
             from ingest.file_ledger
-            where source = $source and entity = $entity and status in ('loaded', 'duplicate')
-            group by file_sha256"""
-        params = {"source": spec.source, "entity": spec.entity}
-        if spec.replace_by is None:
-            cutoff = "true"
-            if spec.source == "hris":
-                cutoff = "latest_delivery <= coalesce((select truth from snapshot_truth), '')"
-            current = f"""
-                with files as ({files}), snapshot_truth as ({self._hris_truth_sql()})
-                select file_sha256 from files where {cutoff}
-                order by latest_delivery desc, seq desc limit 1"""
-            for target in tables:
-                self.con.execute(
-                    f"update {target} set _is_current = coalesce(_file_sha256 = ({current}), "
-                    "false)",
-                    params,
-                )
-            return
-        key = spec.replace_by
-        for target in tables:
-            self.con.execute(f"""
-                update {target} set _is_current = false where _is_current""")
-            self.con.execute(
-                f"""
-                with files as ({files}),
-                keyed as (
-                    select distinct rows."{key}" as replace_key, rows._file_sha256,
-                           files.latest_delivery, files.seq
-                    from {table} as rows
-                    join files on files.file_sha256 = rows._file_sha256),
-                winners as (
-                    select replace_key, _file_sha256 from keyed
-                    qualify row_number() over (partition by replace_key
-                                               order by latest_delivery desc, seq desc) = 1)
-                update {target} set _is_current = true
-                from winners
-                where {target}."{key}" = winners.replace_key
-                  and {target}._file_sha256 = winners._file_sha256""",
-                params,
-            )
+            where source = $source and status in ('loaded', 'duplicate')
+            group by entity, file_sha256"""
+        cutoff = (
+            f"latest_delivery <= coalesce((select truth from ({self._hris_truth_sql()})), '')"
+            if source == "hris"
+            else "true"
+        )
+        self.con.execute(
+            "delete from ingest.current_files where source = $source", {"source": source}
+        )
+        self.con.execute(
+            f"""
+            insert into ingest.current_files
+            with files as ({files})
+            select $source, entity, file_sha256, null from files
+            where {cutoff} and entity in (select unnest($snapshots::varchar[]))
+            qualify row_number() over (partition by entity
+                                       order by latest_delivery desc, seq desc) = 1""",
+            {
+                "source": source,
+                "snapshots": [
+                    s.entity for s in EXTRACTS if s.source == source and not s.replace_by
+                ],
+            },
+        )
+        self.con.execute(
+            f"""
+            insert into ingest.current_files
+            with files as ({files})
+            select $source, files.entity, files.file_sha256, keys.replace_key
+            from files
+            join ingest.file_keys as keys
+              on keys.file_sha256 = files.file_sha256 and keys.entity = files.entity
+             and keys.source = $source
+            qualify row_number() over (partition by files.entity, keys.replace_key
+                                       order by latest_delivery desc, seq desc) = 1""",
+            {"source": source},
+        )
 
     @staticmethod
     def _hris_truth_sql() -> str:

@@ -54,9 +54,11 @@ def bsn_like_rows(frame: pl.DataFrame, columns: list[str]) -> list[tuple[int, st
     """(row_number, column) of every cell holding a 9-digit value that passes the 11-proef."""
     found = []
     for column in columns:
-        candidates = frame.filter(pl.col(column).str.contains(r"^\s*\d{9}\s*$")).select(
-            "_row_number", column
-        )
+        # A length test first: the regex over every cell of a 20-million-row file is the cost.
+        length = pl.col(column).str.len_bytes()
+        candidates = frame.filter(
+            length.is_between(9, 15) & pl.col(column).str.contains(r"^\s*\d{9}\s*$")
+        ).select("_row_number", column)
         found.extend(
             (row, column) for row, value in candidates.iter_rows() if passes_11_proef(value.strip())
         )
@@ -70,6 +72,9 @@ class Pseudonymiser:
         if len(key) < 16:
             raise ValueError("the pseudonymisation key must be at least 16 bytes")
         self._key = key
+        # Every HR snapshot repeats the same ids in many files: each id is hashed once per run
+        # and the mapping kept as a frame, so a column is pseudonymised by one join.
+        self._known = pl.DataFrame(schema={"value": pl.String, "pseudonym": pl.String})
 
     def pseudonym(self, identifier: str) -> str:
         digest = hmac.new(self._key, identifier.strip().encode(), hashlib.sha256).hexdigest()
@@ -77,12 +82,15 @@ class Pseudonymiser:
 
     def column(self, values: pl.Series) -> pl.Series:
         """Pseudonymise a column; each distinct value is hashed once."""
-        distinct = values.drop_nulls().unique()
-        mapping = pl.DataFrame(
-            {"value": distinct, "pseudonym": [self.pseudonym(v) for v in distinct]},
-            schema={"value": pl.String, "pseudonym": pl.String},
-        )
+        distinct = values.drop_nulls().unique().to_frame("value")
+        new = distinct.join(self._known, on="value", how="anti")["value"]
+        if new.len():
+            hashed = pl.DataFrame(
+                {"value": new, "pseudonym": [self.pseudonym(v) for v in new]},
+                schema={"value": pl.String, "pseudonym": pl.String},
+            )
+            self._known = pl.concat([self._known, hashed], rechunk=False)
         joined = values.to_frame("value").join(
-            mapping, on="value", how="left", maintain_order="left"
+            self._known, on="value", how="left", maintain_order="left"
         )
         return joined["pseudonym"].alias(values.name)

@@ -110,7 +110,9 @@ def read_extract(path: Path, spec: ExtractSpec, display_name: str | None = None)
         elif frame.schema[column.name] != column.dtype:
             frame = frame.with_columns(pl.col(column.name).cast(pl.String))
     frame = frame.select(["_row_number", *(c.name for c in spec.columns)])
-    frame, cast_issues = cast_text_columns(frame, list(spec.columns), decimal_comma)
+    frame, cast_issues = cast_text_columns(
+        frame, list(spec.columns), decimal_comma, typed_source=suffix == "parquet"
+    )
     return ParsedFile(
         frame=frame,
         rows_read=rows_read,
@@ -142,27 +144,35 @@ def _structure_issue(row: int, expected: int, found: int) -> RowIssue:
 
 
 def _parse_plain_csv(text: str, separator: str, name: str):
-    """Fast path for files without quoting: polars parses, a vectorised count checks structure."""
-    lines = pl.Series("line", text.splitlines())
-    header, body = lines[0], lines[1:]
+    """Fast path for files without quoting: polars parses, a vectorised count checks structure.
+
+    polars pads a short row with nulls silently, so each line's separators are counted first;
+    lines are split inside polars, never as millions of Python strings.
+    """
+    lines = pl.Series("line", [text]).str.split("\n").explode().str.strip_chars_end("\r")
+    header = lines[0]
     expected = header.count(separator)
+    columns = [c.strip() for c in header.split(separator)]
+    _check_unique_headers(columns, name)
     frame = (
-        body.to_frame()
+        lines.slice(1)
+        .to_frame()
         .with_row_index("_row_number", offset=1)
-        .filter(pl.col("line").str.strip_chars() != "")
+        .with_columns(pl.col("_row_number").cast(pl.Int64))
     )
-    frame = frame.with_columns(pl.col("line").str.count_matches(separator, literal=True).alias("n"))
+    blank = frame["line"].str.strip_chars().str.len_bytes() == 0
+    frame = frame.filter(~blank).with_columns(
+        pl.col("line").str.count_matches(separator, literal=True).alias("n")
+    )
     bad = frame.filter(pl.col("n") != expected)
     issues = [_structure_issue(row, expected + 1, n + 1) for row, _, n in bad.iter_rows()]
     good = frame.filter(pl.col("n") == expected)
-    columns = [c.strip() for c in header.split(separator)]
-    _check_unique_headers(columns, name)
     if good.height == 0:
         parsed = pl.DataFrame({c: pl.Series([], dtype=pl.String) for c in columns})
     else:
-        body_text = "\n".join(good["line"].to_list()) + "\n"
+        body = good["line"].str.join("\n").item() + "\n"
         parsed = pl.read_csv(
-            io.StringIO(body_text),
+            body.encode("utf-8"),
             has_header=False,
             new_columns=columns,
             separator=separator,
@@ -170,7 +180,7 @@ def _parse_plain_csv(text: str, separator: str, name: str):
             quote_char=None,
             empty_string_is_null=True,
         )
-    return parsed.with_columns(good["_row_number"].cast(pl.Int64).alias("_row_number")), issues
+    return parsed.with_columns(good["_row_number"].alias("_row_number")), issues
 
 
 def _parse_quoted_csv(text: str, separator: str, name: str):

@@ -100,9 +100,21 @@ def print_summary(report) -> None:
         print(f"  {source:<10}{files:>7}{read:>12,}{loaded:>12,}{quarantined:>13,}{duplicates:>7}")
     if not report.files:
         print("  no new files (everything landed was loaded before)")
+    loaded = [f for f in report.files if f["status"] != "duplicate"]
+    if loaded:
+        print(f"  {'file':<52}{'status':>10}{'read':>10}{'loaded':>10}{'quarantined':>13}")
+    for f in loaded:
+        name = f"{f['source']}/{f['delivery_id']}/{f['file_name']}"
+        print(
+            f"  {name:<52}{f['status']:>10}{f['rows_read']:>10,}{f['rows_loaded']:>10,}"
+            f"{f['rows_quarantined']:>13,}"
+        )
+    duplicates = len(report.files) - len(loaded)
+    if duplicates:
+        print(f"  ({duplicates} files byte-identical to files loaded before: not loaded again)")
     problems = [f for f in report.files if f["status"] == "rejected" or f["rows_quarantined"]]
     if problems:
-        print("  files with quarantined rows (details in ingest.quarantine):")
+        print("  quarantined (every row in ingest.quarantine with row, column, value and reason):")
         for f in problems:
             what = f["message"] or f"{f['rows_quarantined']} of {f['rows_read']} rows quarantined"
             print(f"    {f['source']}/{f['delivery_id']}/{f['file_name']}: {what}")

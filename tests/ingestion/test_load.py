@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ingestion.load import Loader
+from ingestion.load import Loader, current_view
 from ingestion.privacy import Pseudonymiser
 from ingestion.registry import EXTRACTS
 from tests.conftest import TEST_KEY, newest
@@ -25,7 +25,7 @@ def quarantine(con, file_name: str | None = None) -> pl.DataFrame:
 def table_checksum(con, table: str) -> list[tuple]:
     spec = next(s for s in EXTRACTS if s.raw_table == table)
     columns = ", ".join(f'"{c.name}"' for c in spec.columns if not c.restricted)
-    return con.sql(f"select {columns} from {table} where _is_current order by all").fetchall()
+    return con.sql(f"select {columns} from {current_view(spec)} order by all").fetchall()
 
 
 def count_records(path: Path) -> int:
@@ -335,12 +335,10 @@ def test_the_newest_complete_hr_snapshot_is_the_truth(landing_copy, loader):
     (newer / "contracts.csv").unlink()  # an incomplete delivery may not become the truth
     _drop_manifest(newer)
     loader.load_landing(landing_copy)
-    current = loader.con.sql(
-        "select distinct _delivery_id from raw_hris.employees where _is_current"
-    ).fetchall()
+    current = loader.con.sql("select distinct _delivery_id from current_hris.employees").fetchall()
     assert current == [(older.name,)]
     contracts = loader.con.sql(
-        "select distinct _delivery_id from raw_hris.contracts where _is_current"
+        "select distinct _delivery_id from current_hris.contracts"
     ).fetchall()
     assert contracts == [(older.name,)]
 
@@ -350,7 +348,9 @@ def test_a_redelivered_finance_period_replaces_only_that_period(loader, landing_
     restated = json.loads((landing_copy / ".truth" / "restated_periods.json").read_text())
     period = restated["period"]
     versions = loader.con.execute(
-        "select _delivery_id, _is_current, sum(amount) from raw_finance.gl_entries "
+        "select _delivery_id, exists (select 1 from current_finance.gl_entries c "
+        "where c.entry_id = g.entry_id and c._delivery_id = g._delivery_id), sum(amount) "
+        "from raw_finance.gl_entries g "
         "where period = ? and account_class = 'revenue' group by all order by 1",
         [period],
     ).fetchall()
@@ -362,7 +362,8 @@ def test_a_redelivered_finance_period_replaces_only_that_period(loader, landing_
     assert (first_current, second_current) == (False, True)
     assert float(second_sum) == pytest.approx(float(first_sum) * 1.02, rel=1e-4)
     others = loader.con.execute(
-        "select count(*) from raw_finance.gl_entries where period <> ? and not _is_current",
+        "select (select count(*) from raw_finance.gl_entries where period <> $1) "
+        "- (select count(*) from current_finance.gl_entries where period <> $1)",
         [period],
     ).fetchall()
     assert others == [(0,)]
@@ -378,13 +379,15 @@ def test_a_redelivered_survey_wave_replaces_that_wave(loader, landing_copy):
     pl.read_parquet(first / "responses.parquet").head(40).write_parquet(again / "responses.parquet")
     loader.load_landing(landing_copy)
     current = loader.con.execute(
-        "select _delivery_id, count(*) from raw_survey.responses where wave_id = ? "
-        "and _is_current group by all",
+        "select _delivery_id, count(*) from current_survey.responses where wave_id = ? "
+        "group by all",
         [wave],
     ).fetchall()
     assert current == [("20991231", 40)]
     untouched = loader.con.execute(
-        "select count(*) from raw_survey.responses where wave_id <> ? and not _is_current", [wave]
+        "select (select count(*) from raw_survey.responses where wave_id <> $1) "
+        "- (select count(*) from current_survey.responses where wave_id <> $1)",
+        [wave],
     ).fetchall()
     assert untouched == [(0,)]
 
@@ -398,6 +401,6 @@ def test_a_new_planning_delivery_replaces_all_scenarios(loader, landing_copy):
     )
     loader.load_landing(landing_copy)
     current = loader.con.sql(
-        "select scenario, demand_fte from raw_planning.demand_scenarios where _is_current"
+        "select scenario, demand_fte from current_planning.demand_scenarios"
     ).fetchall()
     assert current == [("x", 4.0)]

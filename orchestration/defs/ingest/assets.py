@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from ingestion.load import Loader, restricted_table
+from ingestion.load import Loader, current_restricted_view
 from ingestion.registry import EXTRACTS
 from orchestration.defs.resources import PeoplemartHome
 
 RESTRICTED_KEYS = {
-    spec.key: dg.AssetKey(restricted_table(spec).split("."))
+    spec.key: dg.AssetKey(current_restricted_view(spec).split("."))
     for spec in EXTRACTS
     if any(c.restricted for c in spec.columns)
 }

@@ -3,7 +3,6 @@ with
 source as (
 
     select * from {{ source('finance', 'cost_centers') }}
-    where _is_current
 
 ),
 

@@ -3,7 +3,6 @@ with
 source as (
 
     select * from {{ source('finance', 'formation') }}
-    where _is_current
 
 ),
 

@@ -3,7 +3,6 @@ with
 source as (
 
     select * from {{ source('finance', 'gl_entries') }}
-    where _is_current
 
 ),
 

@@ -3,7 +3,6 @@ with
 source as (
 
     select * from {{ source('hris', 'absence_milestones') }}
-    where _is_current
 
 ),
 

@@ -3,7 +3,6 @@ with
 source as (
 
     select * from {{ source('hris', 'contracts') }}
-    where _is_current
 
 ),
 

@@ -3,7 +3,6 @@ with
 source as (
 
     select * from {{ source('hris', 'org_units') }}
-    where _is_current
 
 ),
 

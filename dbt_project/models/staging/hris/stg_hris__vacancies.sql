@@ -3,7 +3,6 @@ with
 source as (
 
     select * from {{ source('hris', 'vacancies') }}
-    where _is_current
 
 ),
 

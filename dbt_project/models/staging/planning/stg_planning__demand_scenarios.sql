@@ -3,7 +3,6 @@ with
 source as (
 
     select * from {{ source('planning', 'demand_scenarios') }}
-    where _is_current
 
 ),
 

@@ -2,8 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('restricted', 'hris_employees') }}
-    where _is_current
+    select * from {{ source('restricted', 'current_hris_employees') }}
 
 ),
 

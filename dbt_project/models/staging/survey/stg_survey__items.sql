@@ -3,7 +3,6 @@ with
 source as (
 
     select * from {{ source('survey', 'items') }}
-    where _is_current
 
 ),
 

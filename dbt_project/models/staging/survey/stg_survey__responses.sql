@@ -3,7 +3,6 @@ with
 source as (
 
     select * from {{ source('survey', 'responses') }}
-    where _is_current
 
 ),
 
