@@ -95,6 +95,10 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         create table if not exists ingest.current_files (
             source varchar, entity varchar, file_sha256 varchar, replace_key varchar)""")
+    # The delivery each source's truth comes from (for HRIS: the snapshot the facts describe).
+    con.execute("""
+        create table if not exists ingest.current_deliveries (
+            source varchar, delivery_id varchar)""")
     con.execute("""
         create table if not exists ingest.quarantine (
             run_id varchar, source varchar, delivery_id varchar, entity varchar,
@@ -466,6 +470,18 @@ class Loader:
         )
         self.con.execute(
             "delete from ingest.current_files where source = $source", {"source": source}
+        )
+        self.con.execute(
+            "delete from ingest.current_deliveries where source = $source", {"source": source}
+        )
+        self.con.execute(
+            f"""
+            insert into ingest.current_deliveries
+            select $source, arg_max(delivery_id, delivery_sort_key) from ingest.file_ledger
+            where source = $source and status in ('loaded', 'duplicate')
+              and {cutoff.replace("latest_delivery", "delivery_sort_key")}
+            having count(*) > 0""",
+            {"source": source},
         )
         self.con.execute(
             f"""

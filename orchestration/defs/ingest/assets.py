@@ -45,6 +45,15 @@ def _checks(spec) -> list[dg.AssetCheckSpec]:
     specs=[_spec(s) for s in EXTRACTS]
     + [
         dg.AssetSpec(
+            key=dg.AssetKey(["ingest", "current_deliveries"]),
+            group_name="raw",
+            kinds={"duckdb"},
+            owners=["team:data-engineering"],
+            description="Which delivery each source's current data comes from.",
+        )
+    ]
+    + [
+        dg.AssetSpec(
             key=key,
             group_name="raw",
             kinds={"duckdb"},
@@ -103,5 +112,5 @@ def raw_extracts(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"rows_quarantined": quarantined},
         )
-    for key in RESTRICTED_KEYS.values():
+    for key in [*RESTRICTED_KEYS.values(), dg.AssetKey(["ingest", "current_deliveries"])]:
         yield dg.MaterializeResult(asset_key=key)

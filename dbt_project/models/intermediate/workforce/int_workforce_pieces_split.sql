@@ -1,0 +1,245 @@
+{{ config(materialized="table") }}
+
+-- Day-exact pieces of employment: each piece lies in one month and has one value of every
+-- slicing attribute (org unit, job, cost center, contract type, manager, gender, age band and
+-- tenure band), so the monthly facts can be summed by any of them without an employee x day table.
+-- Two kinds of piece: `coverage` counts each employed day once (headcount), `fte` keeps every
+-- contract (concurrent contracts add up in FTE).
+with
+
+contracts as (
+
+    select * from {{ ref('int_contracts_assigned_to_periods') }}
+    where not is_external
+        and valid_from <= effective_to
+
+),
+
+periods as (
+
+    select * from {{ ref('int_employment_periods_derived') }}
+
+),
+
+birth_dates as (
+
+    select * from {{ ref('stg_restricted__hris_employees') }}
+
+),
+
+employees as (
+
+    select * from {{ ref('stg_hris__employees') }}
+
+),
+
+months as (
+
+    select distinct
+        dates.month_start_date,
+        dates.month_end_date
+    from {{ ref('dim_dates') }} as dates
+    inner join {{ ref('int_hr_snapshots_dated') }} as snapshot
+        on dates.date_day between snapshot.history_start_date and snapshot.as_of_date
+
+),
+
+contracts_ordered as (
+
+    select
+        contracts.*,
+        max(contracts.effective_to) over (
+            partition by contracts.employee_key
+            order by contracts.valid_from, contracts.is_concurrent, contracts.contract_id
+            rows between unbounded preceding and 1 preceding
+        ) as covered_until
+    from contracts
+
+),
+
+coverage_pieces as (
+
+    select
+        contract_id,
+        employee_key,
+        employment_period_key,
+        org_unit_id,
+        job_code,
+        cost_center,
+        contract_type,
+        manager_employee_key,
+        cast(0 as {{ dbt.type_numeric() }}) as parttime_factor,
+        'coverage' as piece_kind,
+        case
+            when covered_until >= valid_from then {{ dbt.dateadd('day', 1, 'covered_until') }}
+            else valid_from
+        end as piece_from,
+        effective_to as piece_to
+    from contracts_ordered
+    where covered_until is null or covered_until < effective_to
+
+),
+
+fte_pieces as (
+
+    select
+        contract_id,
+        employee_key,
+        employment_period_key,
+        org_unit_id,
+        job_code,
+        cost_center,
+        contract_type,
+        manager_employee_key,
+        cast(parttime_factor as {{ dbt.type_numeric() }}) as parttime_factor,
+        'fte' as piece_kind,
+        valid_from as piece_from,
+        effective_to as piece_to
+    from contracts
+
+),
+
+pieces as (
+
+    select * from coverage_pieces
+    union all
+    select * from fte_pieces
+
+),
+
+pieces_by_month as (
+
+    select
+        pieces.*,
+        {{ dbt.hash(dbt.concat([
+            'pieces.contract_id', "'|'", 'pieces.piece_kind', "'|'",
+            "cast(months.month_start_date as " ~ dbt.type_string() ~ ")"])) }} as piece_key,
+        months.month_start_date,
+        months.month_end_date,
+        case
+            when pieces.piece_from > months.month_start_date then pieces.piece_from
+            else months.month_start_date
+        end as part_from,
+        case
+            when pieces.piece_to < months.month_end_date then pieces.piece_to
+            else months.month_end_date
+        end as part_to
+    from pieces
+    inner join months
+        on months.month_start_date <= pieces.piece_to
+        and months.month_end_date >= pieces.piece_from
+
+),
+
+band_boundaries as (
+
+    {% for years in age_band_boundaries() %}
+    select
+        employee_key,
+        cast(null as {{ dbt.type_string() }}) as employment_period_key,
+        cast({{ dbt.dateadd('year', years, 'birth_date') }} as date) as boundary_date
+    from birth_dates
+    union all
+    {% endfor %}
+    {% for years in tenure_band_boundaries() %}
+    select
+        employee_key,
+        employment_period_key,
+        cast({{ dbt.dateadd('year', years, 'hire_date') }} as date) as boundary_date
+    from periods
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+split_points as (
+
+    select piece_key, part_from as point_from from pieces_by_month
+    union
+    select
+        pieces_by_month.piece_key,
+        band_boundaries.boundary_date as point_from
+    from pieces_by_month
+    inner join band_boundaries
+        on pieces_by_month.employee_key = band_boundaries.employee_key
+        and (
+            band_boundaries.employment_period_key is null
+            or band_boundaries.employment_period_key = pieces_by_month.employment_period_key
+        )
+        and band_boundaries.boundary_date > pieces_by_month.part_from
+        and band_boundaries.boundary_date <= pieces_by_month.part_to
+
+),
+
+split_ranges as (
+
+    select
+        piece_key,
+        point_from as sub_from,
+        {{ dbt.dateadd('day', -1,
+            'lead(point_from) over (partition by piece_key order by point_from)') }} as next_to
+    from split_points
+
+),
+
+sub_pieces as (
+
+    select
+        pieces_by_month.contract_id,
+        pieces_by_month.employee_key,
+        pieces_by_month.employment_period_key,
+        pieces_by_month.org_unit_id,
+        pieces_by_month.job_code,
+        pieces_by_month.cost_center,
+        pieces_by_month.contract_type,
+        pieces_by_month.manager_employee_key,
+        pieces_by_month.parttime_factor,
+        pieces_by_month.piece_kind,
+        pieces_by_month.month_start_date,
+        pieces_by_month.month_end_date,
+        split_ranges.sub_from,
+        coalesce(split_ranges.next_to, pieces_by_month.part_to) as sub_to
+    from pieces_by_month
+    inner join split_ranges
+        on pieces_by_month.piece_key = split_ranges.piece_key
+
+),
+
+attributed as (
+
+    select
+        sub_pieces.*,
+        {{ dbt.datediff('sub_pieces.sub_from', 'sub_pieces.sub_to', 'day') }} + 1 as days,
+        employees.gender,
+        case
+            when birth_dates.birth_date is null then 'unknown'
+            else {{ age_band(completed_years('birth_dates.birth_date', 'sub_pieces.sub_from')) }}
+        end as age_band,
+        {{ tenure_band(completed_years('periods.hire_date', 'sub_pieces.sub_from')) }}
+            as tenure_band,
+        periods.hire_date,
+        periods.termination_date
+    from sub_pieces
+    inner join periods
+        on sub_pieces.employment_period_key = periods.employment_period_key
+    inner join employees
+        on sub_pieces.employee_key = employees.employee_key
+    left join birth_dates
+        on sub_pieces.employee_key = birth_dates.employee_key
+
+),
+
+final as (
+
+    select
+        attributed.*,
+        {{ dbt.hash(dbt.concat([
+            'org_unit_id', "'|'", 'job_code', "'|'", 'cost_center', "'|'", 'contract_type',
+            "'|'", "coalesce(manager_employee_key, '-')", "'|'", 'gender', "'|'", 'age_band',
+            "'|'", 'tenure_band'])) }} as segment_key
+    from attributed
+    where sub_to >= sub_from
+
+)
+
+select * from final

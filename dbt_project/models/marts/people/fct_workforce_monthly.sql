@@ -1,0 +1,168 @@
+-- One row per employee, month and segment: employed days (headcount), FTE days, month-end
+-- headcount and FTE, and the hires, leavers and internal moves that happened in that segment.
+-- Average headcount of any period = employed days / days in the period (the exact daily average).
+with
+
+pieces as (
+
+    select * from {{ ref('int_workforce_pieces_split') }}
+
+),
+
+contracts as (
+
+    select * from {{ ref('int_contracts_assigned_to_periods') }}
+
+),
+
+periods as (
+
+    select * from {{ ref('int_employment_periods_derived') }}
+
+),
+
+-- A new contract in the same employment period with another job or org unit is an internal move.
+moves as (
+
+    select
+        contract_id,
+        valid_from
+    from (
+        select
+            contract_id,
+            valid_from,
+            org_unit_id,
+            job_code,
+            lag(org_unit_id) over (
+                partition by employment_period_key order by valid_from, contract_id
+            ) as previous_org_unit_id,
+            lag(job_code) over (
+                partition by employment_period_key order by valid_from, contract_id
+            ) as previous_job_code
+        from contracts
+        where not is_external and not is_concurrent
+    ) as sequenced
+    where previous_org_unit_id is not null
+        and (org_unit_id <> previous_org_unit_id or job_code <> previous_job_code)
+
+),
+
+coverage as (
+
+    select
+        pieces.*,
+        row_number() over (
+            partition by pieces.employment_period_key order by pieces.sub_to desc
+        ) as reverse_order
+    from pieces
+    where pieces.piece_kind = 'coverage'
+
+),
+
+coverage_events as (
+
+    select
+        coverage.employee_key,
+        coverage.segment_key,
+        coverage.month_start_date,
+        coverage.days as employed_days,
+        cast(0 as {{ dbt.type_numeric() }}) as fte_days,
+        case when coverage.sub_to = coverage.month_end_date then 1 else 0 end
+            as headcount_at_month_end,
+        cast(0 as {{ dbt.type_numeric() }}) as fte_at_month_end,
+        case when coverage.sub_from = coverage.hire_date then 1 else 0 end as hires,
+        case when moves.contract_id is not null then 1 else 0 end as internal_moves,
+        0 as leavers,
+        0 as voluntary_leavers,
+        0 as regretted_leavers,
+        cast(null as {{ dbt.type_string() }}) as exit_reason_code,
+        cast(null as {{ dbt.type_string() }}) as exit_initiative
+    from coverage
+    left join moves
+        on coverage.contract_id = moves.contract_id
+        and coverage.sub_from = moves.valid_from
+
+),
+
+-- The leaver counts in the segment of the last day worked and the month of the termination.
+leaver_events as (
+
+    select
+        coverage.employee_key,
+        coverage.segment_key,
+        cast({{ dbt.date_trunc('month', 'periods.termination_date') }} as date)
+            as month_start_date,
+        0 as employed_days,
+        cast(0 as {{ dbt.type_numeric() }}) as fte_days,
+        0 as headcount_at_month_end,
+        cast(0 as {{ dbt.type_numeric() }}) as fte_at_month_end,
+        0 as hires,
+        0 as internal_moves,
+        1 as leavers,
+        case when periods.is_voluntary then 1 else 0 end as voluntary_leavers,
+        case when periods.is_regretted then 1 else 0 end as regretted_leavers,
+        periods.reason_code as exit_reason_code,
+        periods.initiative as exit_initiative
+    from coverage
+    inner join periods
+        on coverage.employment_period_key = periods.employment_period_key
+    where coverage.reverse_order = 1
+        and periods.termination_date is not null
+
+),
+
+fte_events as (
+
+    select
+        employee_key,
+        segment_key,
+        month_start_date,
+        0 as employed_days,
+        days * parttime_factor as fte_days,
+        0 as headcount_at_month_end,
+        case when sub_to = month_end_date then parttime_factor else 0 end as fte_at_month_end,
+        0 as hires,
+        0 as internal_moves,
+        0 as leavers,
+        0 as voluntary_leavers,
+        0 as regretted_leavers,
+        cast(null as {{ dbt.type_string() }}) as exit_reason_code,
+        cast(null as {{ dbt.type_string() }}) as exit_initiative
+    from pieces
+    where piece_kind = 'fte'
+
+),
+
+events as (
+
+    select * from coverage_events
+    union all
+    select * from leaver_events
+    union all
+    select * from fte_events
+
+),
+
+final as (
+
+    select
+        employee_key,
+        month_start_date,
+        segment_key,
+        max(exit_reason_code) as exit_reason_code,
+        max(exit_initiative) as exit_initiative,
+        sum(employed_days) as employed_days,
+        cast(sum(fte_days) as {{ dbt.type_numeric() }}) as fte_days,
+        max(headcount_at_month_end) as headcount_at_month_end,
+        cast(sum(fte_at_month_end) as {{ dbt.type_numeric() }}) as fte_at_month_end,
+        sum(hires) as hires,
+        sum(leavers) as leavers,
+        sum(voluntary_leavers) as voluntary_leavers,
+        sum(regretted_leavers) as regretted_leavers,
+        sum(internal_moves) as internal_moves
+    from events
+    group by employee_key, month_start_date, segment_key
+
+)
+
+select * from final

@@ -1,0 +1,132 @@
+"""Workforce facts against hand-computed values (tests/fixtures/workforce_core.py), built by the
+real pipeline: re-hire, mid-month part-time change, transfer, concurrent contracts, an external
+contract, a leaver on the last day of a month, and a backdated correction in a later snapshot."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.fixtures import workforce_core
+
+PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workforce_core")]
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
+    root = tmp_path_factory.mktemp("core")
+    landing = workforce_core.write_landing(root / "landing")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
+    result = subprocess.run(
+        [PEOPLEMART, "run", "--landing", str(landing), "--home", str(root / "home")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    con = duckdb.connect(str(root / "home" / "warehouse.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def month_totals(con, month: str) -> dict:
+    columns = list(workforce_core.EXPECTED[month])
+    row = con.execute(
+        f"select {', '.join(f'sum({c})' for c in columns)} from marts.fct_workforce_monthly "
+        "where month_start_date = ?",
+        [month],
+    ).fetchall()[0]
+    return dict(zip(columns, (float(v) for v in row), strict=True))
+
+
+@pytest.mark.parametrize("month", list(workforce_core.EXPECTED))
+def test_monthly_workforce_facts_match_the_hand_computed_values(warehouse, month):
+    expected = workforce_core.EXPECTED[month]
+    actual = month_totals(warehouse, month)
+    for measure, value in expected.items():
+        assert actual[measure] == pytest.approx(value, abs=1e-6), measure
+
+
+def test_average_headcount_and_fte_are_exact_daily_averages(warehouse):
+    january = month_totals(warehouse, "2024-01-01")
+    assert january["employed_days"] / 31 == 4.0
+    assert january["fte_days"] / 31 == pytest.approx(118.4442 / 31, abs=1e-9)
+
+
+def test_the_external_contract_is_not_in_headcount_or_fte(warehouse):
+    segments = warehouse.sql("select distinct contract_type from marts.dim_segments").fetchall()
+    assert ("external",) not in segments
+
+
+def test_the_rehire_is_a_new_employment_period(warehouse):
+    periods = warehouse.sql("""
+        select period_number, hire_date, termination_date, is_rehire, is_voluntary, is_regretted
+        from intermediate.int_employment_periods_derived
+        where employee_key = (select employee_key from intermediate.int_employment_periods_derived
+                              group by 1 having count(*) = 2)
+        order by period_number""").fetchall()
+    assert [(p[0], str(p[1]), str(p[2]) if p[2] else None, p[3]) for p in periods] == [
+        (1, "2023-06-01", "2024-01-31", False),
+        (2, "2024-02-15", None, True),
+    ]
+    assert periods[0][4] and periods[0][5]
+
+
+def test_the_age_band_changes_on_the_birthday(warehouse):
+    bands = warehouse.sql("""
+        select segments.age_band, sum(facts.employed_days)
+        from marts.fct_workforce_monthly as facts
+        join marts.dim_segments as segments using (segment_key)
+        where facts.month_start_date = '2024-01-01' and segments.age_band in ('<25', '25-34')
+          and facts.employee_key in (select employee_key from marts.dim_employees
+                                     where contract_id = 'C2')
+        group by 1 order by 1""").fetchall()
+    assert bands == [("25-34", 12), ("<25", 19)]
+
+
+def headcount_identity_breaks(con) -> list:
+    """Months where end headcount != previous end headcount + hires - leavers.
+
+    People leaving on a month's last day are still counted at that month end, so they leave the
+    count one month later: + leavers on this month's last day - those on the previous one's.
+    """
+    months = con.sql("""
+        select month_start_date, sum(headcount_at_month_end), sum(hires), sum(leavers)
+        from marts.fct_workforce_monthly group by 1 order by 1""").fetchall()
+    last_day_leavers = dict(
+        con.sql("""
+        select cast(date_trunc('month', termination_date) as date), count(*)
+        from intermediate.int_employment_periods_derived
+        where termination_date = last_day(termination_date) group by 1""").fetchall()
+    )
+    breaks = []
+    for (previous_month, previous, _, _), (month, current, hires, leavers) in zip(
+        months, months[1:], strict=False
+    ):
+        expected = (
+            previous
+            + hires
+            - leavers
+            + last_day_leavers.get(month, 0)
+            - last_day_leavers.get(previous_month, 0)
+        )
+        if expected != current:
+            breaks.append((month, previous, hires, leavers, current))
+    return breaks
+
+
+def test_headcount_moves_only_by_hires_and_leavers(warehouse):
+    assert (
+        len(
+            warehouse.sql(
+                "select distinct month_start_date from marts.fct_workforce_monthly"
+            ).fetchall()
+        )
+        >= 2
+    )
+    assert headcount_identity_breaks(warehouse) == []
