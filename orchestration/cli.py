@@ -40,6 +40,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for warehouse.duckdb, run reports and the key file",
     )
 
+    kpi = commands.add_parser("kpi", help="answer KPIs through the metrics layer (MetricFlow)")
+    kpi.add_argument("metrics", help="metric name(s), comma-separated, e.g. headcount,fte")
+    kpi.add_argument("--home", type=Path, required=True, help="the home `peoplemart run` built")
+    kpi.add_argument("--from", dest="start", type=_date, help="first day (of a month/period)")
+    kpi.add_argument("--to", dest="end", type=_date, help="last day (of a month/period)")
+    kpi.add_argument(
+        "--grain",
+        choices=["month", "quarter", "year"],
+        help="one row per period; without it the whole range is one period",
+    )
+    kpi.add_argument(
+        "--by",
+        action="append",
+        default=[],
+        metavar="DIM",
+        help="group by a dimension (repeatable): org_unit, org_level_1..4, "
+        "job_family, contract_type, gender, age_band, tenure_band, "
+        "initiative, reason_code, cost_center, manager",
+    )
+    kpi.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
     demo = commands.add_parser("demo", help="generate + run into ./demo and say what to open")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
     _generator_options(demo)
@@ -149,6 +170,35 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_kpi(args) -> int:
+    from metrics.query import KpiQuery, KpiQueryError, render, run_query
+    from orchestration.dbt_manifest import ensure_manifest
+    from orchestration.defs.resources import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+    home = args.home.resolve()
+    if not (home / "warehouse.duckdb").exists():
+        print(
+            f"peoplemart kpi: no warehouse in {home}; run `peoplemart run` first", file=sys.stderr
+        )
+        return 2
+    ensure_manifest()
+    query = KpiQuery(
+        metrics=[m.strip() for m in args.metrics.split(",") if m.strip()],
+        start=args.start,
+        end=args.end,
+        grain=args.grain,
+        by=tuple(args.by),
+    )
+    mf = str(Path(DBT_EXECUTABLE).parent / "mf")
+    try:
+        frame = run_query(query, DBT_PROJECT_DIR, home, mf)
+    except KpiQueryError as error:
+        print(f"peoplemart kpi: {error}", file=sys.stderr)
+        return 2
+    print(render(frame, args.format))
+    return 0
+
+
 def cmd_demo(args) -> int:
     base = args.dir.resolve()
     args.out = base / "landing"
@@ -173,7 +223,9 @@ def cmd_demo(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"generate": cmd_generate, "run": cmd_run, "demo": cmd_demo}[args.command]
+    handler = {"generate": cmd_generate, "run": cmd_run, "kpi": cmd_kpi, "demo": cmd_demo}[
+        args.command
+    ]
     return handler(args)
 
 

@@ -2,6 +2,7 @@
 real pipeline: re-hire, mid-month part-time change, transfer, concurrent contracts, an external
 contract, a leaver on the last day of a month, and a backdated correction in a later snapshot."""
 
+import json
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workforce_core")]
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
+def home(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("core")
     landing = workforce_core.write_landing(root / "landing")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
@@ -29,7 +30,12 @@ def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
         timeout=900,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    con = duckdb.connect(str(root / "home" / "warehouse.duckdb"), read_only=True)
+    return root / "home"
+
+
+@pytest.fixture(scope="module")
+def warehouse(home) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     yield con
     con.close()
 
@@ -130,3 +136,95 @@ def test_headcount_moves_only_by_hires_and_leavers(warehouse):
         >= 2
     )
     assert headcount_identity_breaks(warehouse) == []
+
+
+def kpi(home: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PEOPLEMART, "kpi", *args, "--home", str(home)], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_kpi_answers_through_metricflow_per_month_and_unit(home):
+    result = kpi(
+        home,
+        "headcount,average_headcount,hires,leavers,turnover_rate",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-02-29",
+        "--grain",
+        "month",
+        "--by",
+        "org_unit",
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {(r["month"], r["org_unit"]): r for r in json.loads(result.stdout)}
+    assert rows[("2024-01-01", "A")]["headcount"] == 4
+    assert rows[("2024-01-01", "A")]["average_headcount"] == pytest.approx(4.0)
+    assert rows[("2024-01-01", "A")]["turnover_rate"] == pytest.approx(25.0)
+    assert rows[("2024-02-01", "B")]["headcount"] == 2
+    assert rows[("2024-02-01", "B")]["average_headcount"] == pytest.approx(44 / 29, abs=1e-5)
+    assert rows[("2024-02-01", "B")]["hires"] == 1
+    assert rows[("2024-01-01", "B")]["turnover_rate"] is None
+
+
+def test_kpi_without_grain_treats_the_range_as_one_period(home):
+    result = kpi(
+        home,
+        "headcount,fte,average_headcount,average_fte,turnover_rate",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-02-29",
+        "--format",
+        "csv",
+    )
+    assert result.returncode == 0, result.stderr
+    header, values = result.stdout.strip().splitlines()
+    row = dict(zip(header.split(","), map(float, values.split(",")), strict=True))
+    assert row["headcount"] == 4 and row["fte"] == pytest.approx(3.5)
+    assert row["average_headcount"] == pytest.approx(226 / 60, abs=1e-5)
+    assert row["average_fte"] == pytest.approx((118.4442 + 87.5) / 60, abs=1e-5)
+    assert row["turnover_rate"] == pytest.approx(100 / (226 / 60), abs=1e-4)
+
+
+def test_kpi_rolls_up_the_tree_and_slices_leavers_by_initiative(home):
+    rollup = kpi(
+        home,
+        "average_headcount",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-02-29",
+        "--by",
+        "org_level_1",
+        "--format",
+        "json",
+    )
+    assert json.loads(rollup.stdout) == [
+        {"org_level_1": "R", "average_headcount": pytest.approx(226 / 60, abs=1e-5)}
+    ]
+    exits = kpi(
+        home,
+        "leavers,voluntary_leavers,regretted_leavers",
+        "--by",
+        "initiative",
+        "--format",
+        "json",
+    )
+    by_initiative = {r["initiative"]: r for r in json.loads(exits.stdout)}
+    assert by_initiative["employee"]["leavers"] == 1
+    assert by_initiative["employee"]["regretted_leavers"] == 1
+
+
+def test_kpi_refuses_a_range_it_would_widen_and_unknown_names(home):
+    partial = kpi(home, "headcount", "--from", "2024-01-15", "--to", "2024-02-29")
+    assert partial.returncode == 2 and "not the first day of a month" in partial.stderr
+    quarter = kpi(home, "headcount", "--from", "2024-02-01", "--grain", "quarter")
+    assert quarter.returncode == 2 and "quarter" in quarter.stderr
+    unknown = kpi(home, "happiness", "--by", "org_unit")
+    assert unknown.returncode == 2 and "unknown metric(s): happiness" in unknown.stderr
+    table = kpi(home, "headcount", "--by", "gender")
+    assert table.returncode == 0 and "gender" in table.stdout

@@ -1,33 +1,15 @@
 """The dbt project as Dagster assets; dbt tests arrive as asset checks."""
 
-import subprocess
-
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.defs.resources import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from orchestration.dbt_manifest import ensure_manifest
+from orchestration.defs.resources import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def _manifest_is_stale() -> bool:
-    """A manifest older than any project file would describe models that no longer exist."""
-    manifest = dbt_project.manifest_path
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in ("models", "macros", "seeds", "tests"):
-        sources += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file()]
-    return any(p.stat().st_mtime > built for p in sources)
-
-
-if _manifest_is_stale():
-    subprocess.run(
-        [DBT_EXECUTABLE, "parse", "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"],
-        cwd=DBT_PROJECT_DIR,
-        check=True,
-    )
+ensure_manifest()
 
 
 @dbt_assets(
