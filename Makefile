@@ -34,9 +34,7 @@ test-fast: install
 	$(BIN)/pytest -n 2 -m "not slow"
 
 dev: install ## the Dagster UI on http://127.0.0.1:3000 for the demo home
-	PEOPLEMART_HOME=$(CURDIR)/demo/home PEOPLEMART_LANDING=$(CURDIR)/demo/landing \
-	DAGSTER_HOME=$(CURDIR)/demo/home/dagster DAGSTER_IS_DEV_CLI=1 \
-	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	$(BIN)/peoplemart dev --home demo/home --landing demo/landing --port 3000
 
 bench: install ## benchmarks (results under bench/results/)
 	$(BIN)/python -m bench.run --employees 10000,100000 --years 10

@@ -6,7 +6,10 @@ validation, no pseudonymisation): the floor of what parsing alone costs on this 
 
 import argparse
 import datetime as dt
+import json
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -34,6 +37,52 @@ def duckdb_baseline(landing: Path, database: Path) -> int:
     return rows
 
 
+def _in_child(stage: str, landing: Path, work: Path) -> dict:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.ingest",
+            "--stage",
+            stage,
+            "--landing",
+            str(landing),
+            "--workdir",
+            str(work),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _best_of(repeat: int, stage: str, landing: Path, work: Path):
+    best = None
+    for _ in range(repeat):
+        for stale in work.glob("*.duckdb*"):
+            stale.unlink()
+        name = "ingest" if stage == "ingest" else "duckdb_read_baseline"
+        with measured(name) as timing:
+            outcome = _in_child(stage, landing, work)
+        if best is None or timing.seconds < best[0].seconds:
+            best = (timing, outcome)
+    return best
+
+
+def run_stage(stage: str, landing: Path, work: Path) -> dict:
+    if stage == "ingest":
+        with duckdb.connect(str(work / "w.duckdb")) as con:
+            report = Loader(
+                con, Pseudonymiser(b"bench-key-bench-key-bench-key-00"), "bench"
+            ).load_landing(landing)
+        return {
+            "rows_read": sum(f.rows_read for f in report.files),
+            "rows_quarantined": report.rows_quarantined,
+        }
+    return {"rows": duckdb_baseline(landing, work / "baseline.duckdb")}
+
+
 def _encoding(path: Path) -> str:
     head = path.read_bytes()[:4096]
     try:
@@ -48,7 +97,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--employees", type=int, default=100_000)
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--repeat", type=int, default=2, help="runs per stage; the best counts")
+    parser.add_argument("--stage", choices=["ingest", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--landing", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.stage:
+        print(json.dumps(run_stage(args.stage, args.landing, args.workdir)))
+        return
     work = args.workdir or Path(tempfile.mkdtemp(prefix="peoplemart-bench-"))
     landing = work / "landing"
     shutil.rmtree(work, ignore_errors=True)
@@ -63,17 +118,18 @@ def main(argv: list[str] | None = None) -> None:
         "files": summary.files,
         "rows_per_second": round(generated_rows / generation.seconds),
     }
-    with measured("ingest") as ingestion, duckdb.connect(str(work / "w.duckdb")) as con:
-        report = Loader(
-            con, Pseudonymiser(b"bench-key-bench-key-bench-key-00"), "bench"
-        ).load_landing(landing)
+    # Each stage runs in a fresh process, as a nightly run would: the generator's heap and
+    # caches must not slow (or flatter) the stages measured after it.
+    # Best of `--repeat` runs per stage, each into a fresh database: the machine is shared, and
+    # the fastest run is the one least disturbed by anything else.
+    ingestion, ingested = _best_of(args.repeat, "ingest", landing, work)
     ingestion.extra = {
-        "rows_read": sum(f.rows_read for f in report.files),
-        "rows_quarantined": report.rows_quarantined,
+        "rows_read": ingested["rows_read"],
+        "rows_quarantined": ingested["rows_quarantined"],
     }
     ingestion.extra["rows_per_second"] = round(ingestion.extra["rows_read"] / ingestion.seconds)
-    with measured("duckdb_read_baseline") as baseline:
-        baseline_rows = duckdb_baseline(landing, work / "baseline.duckdb")
+    baseline, baselined = _best_of(args.repeat, "baseline", landing, work)
+    baseline_rows = baselined["rows"]
     baseline.extra = {
         "rows": baseline_rows,
         "rows_per_second": round(baseline_rows / baseline.seconds),

@@ -82,6 +82,8 @@ class Pseudonymiser:
 
     def column(self, values: pl.Series) -> pl.Series:
         """Pseudonymise a column; each distinct value is hashed once."""
+        if values.null_count() == values.len():
+            return values  # e.g. the employee link of an anonymous survey wave
         distinct = values.drop_nulls().unique().to_frame("value")
         new = distinct.join(self._known, on="value", how="anti")["value"]
         if new.len():

@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kpi.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
+    dev = commands.add_parser("dev", help="the Dagster UI (schedule, sensor, runs) for a home")
+    dev.add_argument("--landing", type=Path, default=Path("demo/landing"))
+    dev.add_argument("--home", type=Path, default=Path("demo/home"))
+    dev.add_argument("--port", type=int, default=3000)
+
     demo = commands.add_parser("demo", help="generate + run into ./demo and say what to open")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
     _generator_options(demo)
@@ -199,6 +204,29 @@ def cmd_kpi(args) -> int:
     return 0
 
 
+def cmd_dev(args) -> int:
+    import os
+
+    from orchestration.runner import prepare_environment
+
+    prepare_environment(args.home.resolve(), args.landing.resolve())
+    os.environ["DAGSTER_IS_DEV_CLI"] = "1"
+    dagster = str(Path(sys.executable).parent / "dagster")
+    command = [
+        dagster,
+        "dev",
+        "-m",
+        "orchestration.definitions",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(args.port),
+    ]
+    print(f"Dagster UI on http://127.0.0.1:{args.port} (home {args.home}); Ctrl-C stops it")
+    os.execv(dagster, command)
+    return 0
+
+
 def cmd_demo(args) -> int:
     base = args.dir.resolve()
     args.out = base / "landing"
@@ -223,9 +251,14 @@ def cmd_demo(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"generate": cmd_generate, "run": cmd_run, "kpi": cmd_kpi, "demo": cmd_demo}[
-        args.command
-    ]
+    handlers = {
+        "generate": cmd_generate,
+        "run": cmd_run,
+        "kpi": cmd_kpi,
+        "dev": cmd_dev,
+        "demo": cmd_demo,
+    }
+    handler = handlers[args.command]
     return handler(args)
 
 

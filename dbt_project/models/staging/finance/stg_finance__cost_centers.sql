@@ -14,10 +14,7 @@ renamed as (
         cast(org_unit_id as varchar) as org_unit_id,
         cast(valid_from as date) as valid_from,
         cast(valid_to as date) as valid_to,
-        _delivery_id as delivery_id,
-        _file_name as source_file_name,
-        _row_number as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 
 )

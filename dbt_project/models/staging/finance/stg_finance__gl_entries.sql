@@ -16,10 +16,7 @@ renamed as (
         cast(account as varchar) as account,
         cast(account_class as varchar) as account_class,
         cast(amount as decimal(18, 2)) as amount,
-        _delivery_id as delivery_id,
-        _file_name as source_file_name,
-        _row_number as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 
 )

@@ -15,10 +15,7 @@ renamed as (
         cast(end_date as date) as end_date,
         cast(incapacity_pct as double) as incapacity_pct,
         cast(absence_type as varchar) as absence_type,
-        _delivery_id as delivery_id,
-        _file_name as source_file_name,
-        _row_number as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 
 )

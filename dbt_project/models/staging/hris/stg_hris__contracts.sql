@@ -22,10 +22,7 @@ renamed as (
         cast(monthly_salary as decimal(18, 2)) as monthly_salary,
         cast(manager_employee_id as varchar) as manager_employee_key,
         cast(is_concurrent as boolean) as is_concurrent,
-        _delivery_id as delivery_id,
-        _file_name as source_file_name,
-        _row_number as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 
 )

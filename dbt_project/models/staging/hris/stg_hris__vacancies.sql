@@ -18,10 +18,7 @@ renamed as (
         cast(cancelled_date as date) as cancelled_date,
         cast(hired_employee_id as varchar) as hired_employee_key,
         cast(is_internal_hire as boolean) as is_internal_hire,
-        _delivery_id as delivery_id,
-        _file_name as source_file_name,
-        _row_number as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 
 )

@@ -12,10 +12,7 @@ renamed as (
         cast(wave_id as varchar) as wave_id,
         cast(org_unit_id as varchar) as org_unit_id,
         cast(invited as bigint) as invited,
-        _delivery_id as delivery_id,
-        _file_name as source_file_name,
-        _row_number as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 
 )

@@ -15,10 +15,7 @@ renamed as (
         cast(scale_min as bigint) as scale_min,
         cast(scale_max as bigint) as scale_max,
         cast(is_reverse_scored as boolean) as is_reverse_scored,
-        _delivery_id as delivery_id,
-        _file_name as source_file_name,
-        _row_number as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 
 )

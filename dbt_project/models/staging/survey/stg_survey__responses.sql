@@ -16,10 +16,7 @@ renamed as (
         cast(item_id as varchar) as item_id,
         cast(score as double) as score,
         cast(submitted_at as timestamp) as submitted_at,
-        _delivery_id as delivery_id,
-        _file_name as source_file_name,
-        _row_number as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 
 )
