@@ -240,11 +240,18 @@ def cmd_demo(args) -> int:
     print("Where things are:")
     print(f"  deliveries (landing):  {args.landing}")
     print(
-        f"  warehouse:             {args.home / 'warehouse.duckdb'}  (schemas raw_*, staging, "
-        "ingest)"
+        f"  warehouse:             {args.home / 'warehouse.duckdb'}  (schemas raw_*, current_*, "
+        "staging, intermediate, marts, ingest)"
     )
     print("  quarantine and ledger: ingest.quarantine, ingest.file_ledger in the warehouse")
     print(f"  run reports:           {args.home / 'runs'}")
+    # Before the generated period the history holds only the people employed at its start.
+    first = args.start.replace(month=1, day=1)
+    last = dt.date(args.start.year + args.years - 1, 12, 31)
+    print(
+        f"  KPIs:                  .venv/bin/peoplemart kpi headcount,average_headcount,"
+        f"turnover_rate --home {args.home} --grain year --from {first} --to {last}"
+    )
     print("  Dagster UI:            make dev  (then open http://127.0.0.1:3000)")
     return status
 
