@@ -52,6 +52,7 @@ class DeliveryFile:
         self.rows = 0
         self._parquet: pq.ParquetWriter | None = None
         self._xlsx_parts: list[pl.DataFrame] = []
+        self._started = False
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             path.unlink()
@@ -69,8 +70,6 @@ class DeliveryFile:
         else:
             self._append_csv(frame, header=first)
         self._started = True
-
-    _started = False
 
     def _append_csv(self, frame: pl.DataFrame, header: bool) -> None:
         if self.style.dutch:

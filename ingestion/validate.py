@@ -1,7 +1,5 @@
 """Contract validation: pandera rules per file, privacy rules, and references between files."""
 
-from collections.abc import Callable
-
 import pandera.polars as pa
 import polars as pl
 
@@ -129,6 +127,3 @@ def survey_response_issues(
         ).iter_rows()
     ]
     return issues
-
-
-ReferenceLookup = Callable[[str, str], pl.DataFrame | None]

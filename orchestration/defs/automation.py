@@ -1,5 +1,8 @@
 """When the pipeline runs: nightly at 02:00 Amsterdam time, and whenever a delivery lands."""
 
+import hashlib
+from pathlib import Path
+
 import dagster as dg
 
 from ingestion.discovery import discover, sha256_of
@@ -40,9 +43,6 @@ def new_delivery_sensor(context: dg.SensorEvaluationContext):
 
 
 def sha256_of_many(paths: list[str]) -> str:
-    import hashlib
-    from pathlib import Path
-
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.encode())
