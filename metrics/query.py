@@ -34,7 +34,14 @@ DIMENSIONS = {
     **{f"org_level_{level}": f"segment__org_level_{level}" for level in range(1, 5)},
     "initiative": "workforce_month__initiative",
     "reason_code": "workforce_month__reason_code",
+    "span_band": "manager_month__span_band",
+    "vacancy_status": "vacancy__vacancy_status",
+    "duration_class": "sick_spell__duration_class",
+    "milestone": "poortwachter_milestone__milestone",
+    "milestone_status": "poortwachter_milestone__milestone_status",
 }
+# Metrics of a whole calendar period (retention) exist once per grain as `<name>_<grain>`.
+ROLLING_SUFFIX = "_rolling_12m"
 
 
 class KpiQueryError(ValueError):
@@ -60,12 +67,53 @@ def _period_end(day: dt.date, grain: str) -> dt.date:
     return dt.date(day.year, month, calendar.monthrange(day.year, month)[1])
 
 
-def validate(query: KpiQuery, known_metrics: set[str]) -> None:
-    unknown = [m for m in query.metrics if m not in known_metrics]
+def _per_grain_metrics(known_metrics: set[str]) -> set[str]:
+    suffix = f"_{GRAINS[0]}"
+    bases = {name.removesuffix(suffix) for name in known_metrics if name.endswith(suffix)}
+    return {b for b in bases if all(f"{b}_{grain}" in known_metrics for grain in GRAINS)}
+
+
+def _single_period_grain(query: KpiQuery) -> str | None:
+    """The grain for which --from..--to is exactly one calendar period, if any."""
+    if not (query.start and query.end):
+        return None
+    for grain in GRAINS:
+        if query.start == _period_start(query.start, grain) and query.end == _period_end(
+            query.start, grain
+        ):
+            return grain
+    return None
+
+
+def resolve_metrics(query: KpiQuery, known_metrics: set[str]) -> dict[str, str]:
+    """The user's metric names -> the MetricFlow metrics that answer them for this question."""
+    per_grain = _per_grain_metrics(known_metrics)
+    resolved = {}
+    for name in query.metrics:
+        if name in per_grain:
+            grain = query.grain or _single_period_grain(query)
+            if grain is None:
+                raise KpiQueryError(
+                    f"{name} is defined per calendar month, quarter or year: give --grain, or "
+                    "--from/--to spanning exactly one month, quarter or year"
+                )
+            resolved[name] = f"{name}_{grain}"
+        elif name.endswith(ROLLING_SUFFIX) and query.grain is None:
+            raise KpiQueryError(
+                f"{name} is a value per period end (the 12 months up to it): give --grain"
+            )
+        else:
+            resolved[name] = name
+    return resolved
+
+
+def validate(query: KpiQuery, known_metrics: set[str]) -> dict[str, str]:
+    available = known_metrics | _per_grain_metrics(known_metrics)
+    unknown = [m for m in query.metrics if m not in available]
     if unknown:
         raise KpiQueryError(
             f"unknown metric(s): {', '.join(unknown)}; "
-            f"available: {', '.join(sorted(known_metrics))}"
+            f"available: {', '.join(sorted(available))}"
         )
     bad = [d for d in query.by if d not in DIMENSIONS]
     if bad:
@@ -89,16 +137,50 @@ def validate(query: KpiQuery, known_metrics: set[str]) -> None:
         )
     if query.start and query.end and query.start > query.end:
         raise KpiQueryError("--from is after --to")
+    return resolve_metrics(query, known_metrics)
+
+
+def _semantic_manifest(project_dir: Path) -> dict:
+    return json.loads((project_dir / "target" / "semantic_manifest.json").read_text())
 
 
 def known_metrics(project_dir: Path) -> set[str]:
-    manifest = json.loads((project_dir / "target" / "semantic_manifest.json").read_text())
-    return {m["name"] for m in manifest["metrics"]}
+    return {m["name"] for m in _semantic_manifest(project_dir)["metrics"]}
+
+
+def check_event_dimensions(query: KpiQuery, resolved: dict[str, str], manifest: dict) -> None:
+    """Refuse, with a reason, a split by an attribute of events some metrics do not have.
+
+    Segment attributes (org unit, gender, ...) apply to every metric; an exit's reason applies
+    only to metrics computed from the workforce events, a span band only to span of control.
+    """
+    owner = {
+        measure["name"]: model["primary_entity"]
+        for model in manifest["semantic_models"]
+        for measure in model["measures"]
+    }
+    inputs = {m["name"]: m["type_params"]["input_measures"] for m in manifest["metrics"]}
+    for dimension in query.by:
+        entity = DIMENSIONS[dimension].split("__")[0]
+        if entity == "segment":
+            continue
+        unsplittable = [
+            asked
+            for asked, answered in resolved.items()
+            if any(owner[measure["name"]] != entity for measure in inputs[answered])
+        ]
+        if unsplittable:
+            raise KpiQueryError(
+                f"--by {dimension} is an attribute of {entity.replace('_', ' ')} records; "
+                f"{', '.join(unsplittable)} cannot be split by it (ask for it separately)"
+            )
 
 
 def run_query(query: KpiQuery, project_dir: Path, home: Path, mf_executable: str) -> pl.DataFrame:
     """Run the query with MetricFlow's `mf query` against the warehouse in `home`."""
-    validate(query, known_metrics(project_dir))
+    manifest = _semantic_manifest(project_dir)
+    resolved = validate(query, {m["name"] for m in manifest["metrics"]})
+    check_event_dimensions(query, resolved, manifest)
     group_by = [f"metric_time__{query.grain}"] if query.grain else []
     group_by += [DIMENSIONS[d] for d in query.by]
     with tempfile.TemporaryDirectory() as scratch:
@@ -107,7 +189,7 @@ def run_query(query: KpiQuery, project_dir: Path, home: Path, mf_executable: str
             mf_executable,
             "query",
             "--metrics",
-            ",".join(query.metrics),
+            ",".join(resolved.values()),
             "--csv",
             str(out),
             "--decimals",
@@ -135,7 +217,14 @@ def run_query(query: KpiQuery, project_dir: Path, home: Path, mf_executable: str
         frame = pl.read_csv(out, infer_schema_length=None)
     renames = {f"metric_time__{query.grain}": query.grain} if query.grain else {}
     renames |= {DIMENSIONS[d]: d for d in query.by}
+    renames |= {answered: asked for asked, answered in resolved.items()}
     frame = frame.rename({k: v for k, v in renames.items() if k in frame.columns})
+    # A metric with no value anywhere in the answer is read back as text; it is a number.
+    frame = frame.with_columns(
+        pl.col(name).replace("", None).cast(pl.Float64)
+        for name in query.metrics
+        if frame.schema.get(name) == pl.String
+    )
     if query.grain and query.grain in frame.columns:
         frame = frame.with_columns(pl.col(query.grain).str.slice(0, 10))
     return frame

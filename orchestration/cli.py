@@ -200,7 +200,8 @@ def cmd_kpi(args) -> int:
     except KpiQueryError as error:
         print(f"peoplemart kpi: {error}", file=sys.stderr)
         return 2
-    print(render(frame, args.format))
+    text = render(frame, args.format)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.dbt.identities import unit_headcount_identity_breaks
 from tests.fixtures import workforce_core
 
 PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
@@ -60,8 +61,8 @@ def test_monthly_workforce_facts_match_the_hand_computed_values(warehouse, month
 
 def test_average_headcount_and_fte_are_exact_daily_averages(warehouse):
     january = month_totals(warehouse, "2024-01-01")
-    assert january["employed_days"] / 31 == 4.0
-    assert january["fte_days"] / 31 == pytest.approx(118.4442 / 31, abs=1e-9)
+    assert january["employed_days"] / 31 == 5.0
+    assert january["fte_days"] / 31 == pytest.approx(149.4442 / 31, abs=1e-9)
 
 
 def test_the_external_contract_is_not_in_headcount_or_fte(warehouse):
@@ -138,6 +139,14 @@ def test_headcount_moves_only_by_hires_and_leavers(warehouse):
     assert headcount_identity_breaks(warehouse) == []
 
 
+def test_every_unit_moves_only_by_hires_leavers_and_transfers(warehouse):
+    transfers = warehouse.sql(
+        "select sum(transfers_in), sum(transfers_out) from marts.fct_workforce_monthly"
+    ).fetchall()
+    assert transfers == [(1, 1)]  # E3 from A to B on 1 February
+    assert unit_headcount_identity_breaks(warehouse) == []
+
+
 def kpi(home: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [PEOPLEMART, "kpi", *args, "--home", str(home)], capture_output=True, text=True, timeout=300
@@ -165,9 +174,10 @@ def test_kpi_answers_through_metricflow_per_month_and_unit(home):
     assert rows[("2024-01-01", "A")]["average_headcount"] == pytest.approx(4.0)
     assert rows[("2024-01-01", "A")]["turnover_rate"] == pytest.approx(25.0)
     assert rows[("2024-02-01", "B")]["headcount"] == 2
-    assert rows[("2024-02-01", "B")]["average_headcount"] == pytest.approx(44 / 29, abs=1e-5)
+    assert rows[("2024-02-01", "B")]["average_headcount"] == pytest.approx(54 / 29, abs=1e-5)
     assert rows[("2024-02-01", "B")]["hires"] == 1
-    assert rows[("2024-01-01", "B")]["turnover_rate"] is None
+    assert rows[("2024-02-01", "B")]["turnover_rate"] == pytest.approx(100 / (54 / 29), abs=1e-4)
+    assert rows[("2024-01-01", "B")]["turnover_rate"] == 0
 
 
 def test_kpi_without_grain_treats_the_range_as_one_period(home):
@@ -185,9 +195,9 @@ def test_kpi_without_grain_treats_the_range_as_one_period(home):
     header, values = result.stdout.strip().splitlines()
     row = dict(zip(header.split(","), map(float, values.split(",")), strict=True))
     assert row["headcount"] == 4 and row["fte"] == pytest.approx(3.5)
-    assert row["average_headcount"] == pytest.approx(226 / 60, abs=1e-5)
-    assert row["average_fte"] == pytest.approx((118.4442 + 87.5) / 60, abs=1e-5)
-    assert row["turnover_rate"] == pytest.approx(100 / (226 / 60), abs=1e-4)
+    assert row["average_headcount"] == pytest.approx(267 / 60, abs=1e-5)
+    assert row["average_fte"] == pytest.approx((149.4442 + 97.5) / 60, abs=1e-5)
+    assert row["turnover_rate"] == pytest.approx(200 / (267 / 60), abs=1e-4)
 
 
 def test_kpi_rolls_up_the_tree_and_slices_leavers_by_initiative(home):
@@ -204,7 +214,7 @@ def test_kpi_rolls_up_the_tree_and_slices_leavers_by_initiative(home):
         "json",
     )
     assert json.loads(rollup.stdout) == [
-        {"org_level_1": "R", "average_headcount": pytest.approx(226 / 60, abs=1e-5)}
+        {"org_level_1": "R", "average_headcount": pytest.approx(267 / 60, abs=1e-5)}
     ]
     exits = kpi(
         home,
@@ -228,3 +238,113 @@ def test_kpi_refuses_a_range_it_would_widen_and_unknown_names(home):
     assert unknown.returncode == 2 and "unknown metric(s): happiness" in unknown.stderr
     table = kpi(home, "headcount", "--by", "gender")
     assert table.returncode == 0 and "gender" in table.stdout
+
+
+def kpi_json(home: Path, *args: str) -> list[dict]:
+    result = kpi(home, *args, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_retention_rate_per_month_quarter_and_year(home, warehouse):
+    stored = warehouse.sql("""
+        select period_grain, cast(period_start_date as varchar), sum(starters), sum(retained)
+        from marts.fct_retention_periods group by 1, 2""").fetchall()
+    stored = {(grain, start): (starters, retained) for grain, start, starters, retained in stored}
+    for key, expected in workforce_core.RETENTION.items():
+        assert stored[key] == expected, key
+    months = kpi_json(
+        home, "retention_rate", "--from", "2024-01-01", "--to", "2024-02-29", "--grain", "month"
+    )
+    assert [(r["month"], r["retention_rate"]) for r in months] == [
+        ("2024-01-01", 100.0),
+        ("2024-02-01", 75.0),
+    ]
+    # A range of exactly one quarter is that quarter; February ended before Q1 did.
+    quarter = kpi_json(home, "retention_rate", "--from", "2023-10-01", "--to", "2023-12-31")
+    assert quarter == [{"retention_rate": 100.0}]
+    two_months = kpi(home, "retention_rate", "--from", "2024-01-01", "--to", "2024-02-29")
+    assert two_months.returncode == 2 and "per calendar month, quarter or year" in two_months.stderr
+
+
+def test_rolling_twelve_month_turnover(home):
+    expected = workforce_core.ROLLING_12M_FEBRUARY
+    rows = kpi_json(
+        home,
+        "turnover_rate_rolling_12m,average_headcount_rolling_12m,rolling_12m_months_covered",
+        "--from",
+        "2024-02-01",
+        "--to",
+        "2024-02-29",
+        "--grain",
+        "month",
+    )
+    average = expected["employed_days"] / expected["days"]
+    assert rows[0]["average_headcount_rolling_12m"] == pytest.approx(average, abs=1e-5)
+    assert rows[0]["turnover_rate_rolling_12m"] == pytest.approx(
+        expected["leavers"] * 100 / average, abs=1e-4
+    )
+    assert rows[0]["rolling_12m_months_covered"] == 12
+    no_grain = kpi(home, "turnover_rate_rolling_12m")
+    assert no_grain.returncode == 2 and "--grain" in no_grain.stderr
+
+
+def test_first_year_turnover_by_hire_cohort_marks_incomplete_cohorts(home):
+    rows = kpi_json(
+        home,
+        "cohort_hires,first_year_leavers,first_year_incomplete_hires,first_year_turnover_rate",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2024-02-29",
+        "--grain",
+        "month",
+    )
+    cohorts = {r["month"]: r for r in rows if r["cohort_hires"]}
+    assert set(cohorts) == set(workforce_core.FIRST_YEAR_COHORTS)
+    for month, (hires, left, complete) in workforce_core.FIRST_YEAR_COHORTS.items():
+        row = cohorts[month]
+        assert (row["cohort_hires"], row["first_year_leavers"]) == (hires, left), month
+        assert (row["first_year_incomplete_hires"] == 0) == complete, month
+        assert row["first_year_turnover_rate"] == pytest.approx(100 * left / hires)
+
+
+def test_internal_fill_rate_and_time_to_fill(home):
+    expected = workforce_core.FILLED_FEBRUARY
+    rows = kpi_json(
+        home,
+        "vacancies_filled,internal_fill_rate,time_to_fill_median,time_to_fill_mean",
+        "--from",
+        "2024-02-01",
+        "--to",
+        "2024-02-29",
+    )
+    assert rows == [
+        {
+            "vacancies_filled": expected["filled"],
+            "internal_fill_rate": pytest.approx(100 * expected["internal"] / expected["filled"]),
+            "time_to_fill_median": expected["median_days"],
+            "time_to_fill_mean": expected["mean_days"],
+        }
+    ]
+    january = kpi_json(home, "vacancies_filled", "--from", "2024-01-01", "--to", "2024-01-31")
+    assert january == [{"vacancies_filled": None}]
+
+
+def test_span_of_control_and_tenure_at_exit(home):
+    rows = kpi_json(
+        home,
+        "managers,direct_reports,span_of_control,tenure_at_exit_avg_years",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-02-29",
+        "--grain",
+        "month",
+    )
+    for row in rows:
+        managers, reports = workforce_core.SPAN_OF_CONTROL[row["month"]]
+        assert (row["managers"], row["direct_reports"]) == (managers, reports)
+        assert row["span_of_control"] == pytest.approx(reports / managers)
+        tenure = workforce_core.TENURE_AT_EXIT_DAYS[row["month"]]
+        assert row["tenure_at_exit_avg_years"] == pytest.approx(tenure / 365.25, abs=1e-6)

@@ -11,6 +11,8 @@ import duckdb
 import polars as pl
 import pytest
 
+from tests.dbt.identities import unit_headcount_identity_breaks
+
 PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
@@ -111,6 +113,120 @@ def test_staging_serves_the_current_snapshot_with_pseudonymised_keys(first_run):
         assert births.fetchall()[0][0] == delivered.height
     assert len(staged) == delivered.height
     assert not {k for (k,) in staged} & set(delivered["personeelsnummer"])
+
+
+NAMED_METRICS = [
+    "headcount", "fte", "average_headcount", "average_fte", "hires", "leavers",
+    "voluntary_leavers", "regretted_leavers", "turnover_rate", "voluntary_turnover_rate",
+    "regretted_turnover_rate", "retention_rate", "internal_mobility_rate", "internal_fill_rate",
+    "time_to_fill_median",
+]  # fmt: skip
+SEGMENT_DIMENSIONS = [
+    "org_unit", "job_family", "contract_type", "gender", "age_band", "tenure_band",
+    "cost_center", "manager",
+]  # fmt: skip
+EXIT_DIMENSIONS = ["initiative", "reason_code"]
+LEAVER_METRICS = ["leavers", "voluntary_leavers", "regretted_leavers"]
+YEARS = ("--from", "2022-01-01", "--to", "2023-12-31", "--grain", "year")
+ADDITIVE = ["headcount", "hires", "leavers", "voluntary_leavers", "regretted_leavers"]
+
+
+def kpi(home: Path, metrics: list[str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PEOPLEMART, "kpi", ",".join(metrics), "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def kpi_rows(home: Path, metrics: list[str], *args: str) -> list[dict]:
+    result = kpi(home, metrics, *args, "--format", "json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def totals_by_year(rows: list[dict], metric: str) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for row in rows:
+        totals[row["year"]] = totals.get(row["year"], 0) + (row[metric] or 0)
+    return totals
+
+
+@pytest.fixture(scope="module")
+def overall(first_run) -> list[dict]:
+    return kpi_rows(first_run[1], NAMED_METRICS, *YEARS)
+
+
+def test_kpi_answers_every_named_metric_for_the_whole_organisation(overall):
+    assert [row["year"] for row in overall] == ["2022-01-01", "2023-01-01"]
+    for row in overall:
+        assert all(row[metric] is not None for metric in NAMED_METRICS), row
+        assert 5 < row["turnover_rate"] < 25 and 70 < row["retention_rate"] < 98
+        assert row["voluntary_turnover_rate"] <= row["turnover_rate"]
+
+
+@pytest.mark.parametrize("dimension", SEGMENT_DIMENSIONS)
+def test_kpi_answers_every_named_metric_by_every_segment_dimension(first_run, overall, dimension):
+    rows = kpi_rows(first_run[1], NAMED_METRICS, *YEARS, "--by", dimension)
+    assert len({row[dimension] for row in rows}) > 1
+    for metric in NAMED_METRICS:
+        assert any(row[metric] is not None for row in rows), metric
+    # Every person is in exactly one group on a day, so the groups add up to the whole.
+    for metric in ADDITIVE:
+        assert totals_by_year(rows, metric) == pytest.approx(totals_by_year(overall, metric))
+
+
+@pytest.mark.parametrize("dimension", EXIT_DIMENSIONS)
+def test_kpi_splits_leavers_by_exit_attributes_and_refuses_the_rest(first_run, overall, dimension):
+    rows = kpi_rows(first_run[1], LEAVER_METRICS, *YEARS, "--by", dimension)
+    for metric in LEAVER_METRICS:
+        assert totals_by_year(rows, metric) == pytest.approx(totals_by_year(overall, metric))
+    refused = kpi(first_run[1], ["leavers", "retention_rate"], *YEARS, "--by", dimension)
+    assert refused.returncode == 2
+    assert f"--by {dimension}" in refused.stderr and "retention_rate cannot be split" in (
+        refused.stderr
+    )
+
+
+def test_kpi_formats_carry_the_same_numbers(first_run):
+    home = first_run[1]
+    as_json = kpi_rows(home, ["headcount", "turnover_rate"], *YEARS, "--by", "gender")
+    as_csv = kpi(home, ["headcount", "turnover_rate"], *YEARS, "--by", "gender", "--format", "csv")
+    csv_rows = pl.read_csv(as_csv.stdout.encode()).to_dicts()
+    assert [(r["year"], r["gender"], r["headcount"]) for r in csv_rows] == [
+        (r["year"], r["gender"], r["headcount"]) for r in as_json
+    ]
+    table = kpi(home, ["headcount", "turnover_rate"], *YEARS, "--by", "gender")
+    assert table.returncode == 0
+    assert "headcount" in table.stdout and str(as_json[0]["headcount"]) in table.stdout
+
+
+def test_a_rolled_up_parent_equals_the_sum_of_its_children(first_run):
+    home = first_run[1]
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        parent_of = dict(
+            con.sql("select org_unit_id, org_level_2_id from marts.dim_org_units").fetchall()
+        )
+    metrics = ["headcount", "hires", "leavers", "average_headcount"]
+    by_unit = kpi_rows(home, metrics, *YEARS, "--by", "org_unit")
+    by_parent = kpi_rows(home, metrics, *YEARS, "--by", "org_level_2")
+    summed: dict[tuple, float] = {}
+    for row in by_unit:
+        key = (row["year"], parent_of[row["org_unit"]])
+        for metric in metrics:
+            summed[key + (metric,)] = summed.get(key + (metric,), 0) + (row[metric] or 0)
+    assert len(by_parent) > 2
+    for row in by_parent:
+        for metric in metrics:
+            expected = summed[(row["year"], row["org_level_2"], metric)]
+            assert (row[metric] or 0) == pytest.approx(expected, abs=1e-6), (row, metric)
+
+
+def test_every_unit_moves_only_by_hires_leavers_and_transfers(first_run):
+    with duckdb.connect(str(first_run[1] / "warehouse.duckdb"), read_only=True) as con:
+        assert con.sql("select sum(transfers_in) from marts.fct_workforce_monthly").fetchall()[0][0]
+        assert unit_headcount_identity_breaks(con) == []
 
 
 def test_a_second_run_loads_nothing_new_and_a_damaged_delivery_is_reported(first_run):

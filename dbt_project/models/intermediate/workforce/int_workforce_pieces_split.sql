@@ -233,10 +233,7 @@ final as (
 
     select
         attributed.*,
-        {{ dbt.hash(dbt.concat([
-            'org_unit_id', "'|'", 'job_code', "'|'", 'cost_center', "'|'", 'contract_type',
-            "'|'", "coalesce(manager_employee_key, '-')", "'|'", 'gender', "'|'", 'age_band',
-            "'|'", 'tenure_band'])) }} as segment_key
+        {{ workforce_segment_key() }} as segment_key
     from attributed
     where sub_to >= sub_from
 

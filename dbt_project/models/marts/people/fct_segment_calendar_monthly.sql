@@ -6,6 +6,7 @@ with
 segments as (
 
     select segment_key from {{ ref('dim_segments') }}
+    where segment_kind = 'workforce'
 
 ),
 

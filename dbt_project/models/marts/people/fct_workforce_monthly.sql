@@ -1,5 +1,6 @@
 -- One row per employee, month and segment: employed days (headcount), FTE days, month-end
--- headcount and FTE, and the hires, leavers and internal moves that happened in that segment.
+-- headcount and FTE, and the hires, leavers (with tenure at exit), internal moves and org-unit
+-- transfers that happened in that segment.
 -- Average headcount of any period = employed days / days in the period (the exact daily average).
 with
 
@@ -12,12 +13,6 @@ pieces as (
 contracts as (
 
     select * from {{ ref('int_contracts_assigned_to_periods') }}
-
-),
-
-periods as (
-
-    select * from {{ ref('int_employment_periods_derived') }}
 
 ),
 
@@ -49,13 +44,8 @@ moves as (
 
 coverage as (
 
-    select
-        pieces.*,
-        row_number() over (
-            partition by pieces.employment_period_key order by pieces.sub_to desc
-        ) as reverse_order
-    from pieces
-    where pieces.piece_kind = 'coverage'
+    select * from pieces
+    where piece_kind = 'coverage'
 
 ),
 
@@ -72,9 +62,12 @@ coverage_events as (
         cast(0 as {{ dbt.type_numeric() }}) as fte_at_month_end,
         case when coverage.sub_from = coverage.hire_date then 1 else 0 end as hires,
         case when moves.contract_id is not null then 1 else 0 end as internal_moves,
+        0 as transfers_in,
+        0 as transfers_out,
         0 as leavers,
         0 as voluntary_leavers,
         0 as regretted_leavers,
+        0 as tenure_days_at_exit,
         cast(null as {{ dbt.type_string() }}) as exit_reason_code,
         cast(null as {{ dbt.type_string() }}) as exit_initiative
     from coverage
@@ -88,26 +81,80 @@ coverage_events as (
 leaver_events as (
 
     select
-        coverage.employee_key,
-        coverage.segment_key,
-        cast({{ dbt.date_trunc('month', 'periods.termination_date') }} as date)
-            as month_start_date,
+        employee_key,
+        segment_key,
+        termination_month_start_date as month_start_date,
         0 as employed_days,
         cast(0 as {{ dbt.type_numeric() }}) as fte_days,
         0 as headcount_at_month_end,
         cast(0 as {{ dbt.type_numeric() }}) as fte_at_month_end,
         0 as hires,
         0 as internal_moves,
+        0 as transfers_in,
+        0 as transfers_out,
         1 as leavers,
-        case when periods.is_voluntary then 1 else 0 end as voluntary_leavers,
-        case when periods.is_regretted then 1 else 0 end as regretted_leavers,
-        periods.reason_code as exit_reason_code,
-        periods.initiative as exit_initiative
+        case when is_voluntary then 1 else 0 end as voluntary_leavers,
+        case when is_regretted then 1 else 0 end as regretted_leavers,
+        tenure_days as tenure_days_at_exit,
+        reason_code as exit_reason_code,
+        initiative as exit_initiative
+    from {{ ref('int_exits_attributed') }}
+
+),
+
+-- A person changing org unit leaves the old unit's count and joins the new one's in the month
+-- the new unit starts, so that every unit's headcount moves only by hires, leavers and transfers.
+transfer_steps as (
+
+    select
+        employee_key,
+        segment_key,
+        org_unit_id,
+        month_start_date,
+        lag(org_unit_id) over (
+            partition by employment_period_key order by sub_from
+        ) as previous_org_unit_id,
+        lag(segment_key) over (
+            partition by employment_period_key order by sub_from
+        ) as previous_segment_key
     from coverage
-    inner join periods
-        on coverage.employment_period_key = periods.employment_period_key
-    where coverage.reverse_order = 1
-        and periods.termination_date is not null
+
+),
+
+transfer_directions as (
+
+    select 'in' as direction
+    union all
+    select 'out' as direction
+
+),
+
+transfer_events as (
+
+    select
+        transfer_steps.employee_key,
+        case
+            when transfer_directions.direction = 'in' then transfer_steps.segment_key
+            else transfer_steps.previous_segment_key
+        end as segment_key,
+        transfer_steps.month_start_date,
+        0 as employed_days,
+        cast(0 as {{ dbt.type_numeric() }}) as fte_days,
+        0 as headcount_at_month_end,
+        cast(0 as {{ dbt.type_numeric() }}) as fte_at_month_end,
+        0 as hires,
+        0 as internal_moves,
+        case when transfer_directions.direction = 'in' then 1 else 0 end as transfers_in,
+        case when transfer_directions.direction = 'out' then 1 else 0 end as transfers_out,
+        0 as leavers,
+        0 as voluntary_leavers,
+        0 as regretted_leavers,
+        0 as tenure_days_at_exit,
+        cast(null as {{ dbt.type_string() }}) as exit_reason_code,
+        cast(null as {{ dbt.type_string() }}) as exit_initiative
+    from transfer_steps
+    cross join transfer_directions
+    where transfer_steps.org_unit_id <> transfer_steps.previous_org_unit_id
 
 ),
 
@@ -123,9 +170,12 @@ fte_events as (
         case when sub_to = month_end_date then parttime_factor else 0 end as fte_at_month_end,
         0 as hires,
         0 as internal_moves,
+        0 as transfers_in,
+        0 as transfers_out,
         0 as leavers,
         0 as voluntary_leavers,
         0 as regretted_leavers,
+        0 as tenure_days_at_exit,
         cast(null as {{ dbt.type_string() }}) as exit_reason_code,
         cast(null as {{ dbt.type_string() }}) as exit_initiative
     from pieces
@@ -138,6 +188,8 @@ events as (
     select * from coverage_events
     union all
     select * from leaver_events
+    union all
+    select * from transfer_events
     union all
     select * from fte_events
 
@@ -159,7 +211,10 @@ final as (
         sum(leavers) as leavers,
         sum(voluntary_leavers) as voluntary_leavers,
         sum(regretted_leavers) as regretted_leavers,
-        sum(internal_moves) as internal_moves
+        sum(internal_moves) as internal_moves,
+        sum(transfers_in) as transfers_in,
+        sum(transfers_out) as transfers_out,
+        sum(tenure_days_at_exit) as tenure_days_at_exit
     from events
     group by employee_key, month_start_date, segment_key
 

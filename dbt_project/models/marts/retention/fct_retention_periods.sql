@@ -1,0 +1,89 @@
+-- Retention per calendar month, quarter and year (KPIS.md): people active on the first day of
+-- the period, and how many of them are still active on its last day in the same employment
+-- period (someone who leaves and is re-hired within the period was not retained). One row per
+-- period and segment on the first day; only periods that have ended by the snapshot day.
+with
+
+coverage as (
+
+    select * from {{ ref('int_workforce_pieces_split') }}
+    where piece_kind = 'coverage'
+
+),
+
+snapshot as (
+
+    select as_of_date from {{ ref('int_hr_snapshots_dated') }}
+
+),
+
+grains as (
+
+    select 'month' as period_grain, 0 as extra_months
+    union all
+    select 'quarter' as period_grain, 2 as extra_months
+    union all
+    select 'year' as period_grain, 11 as extra_months
+
+),
+
+first_days as (
+
+    select
+        coverage.employee_key,
+        coverage.employment_period_key,
+        coverage.segment_key,
+        grains.period_grain,
+        coverage.month_start_date as period_start_date,
+        cast({{ dbt.last_day(dbt.dateadd('month', 'grains.extra_months',
+                                         'coverage.month_start_date'), 'month') }} as date)
+            as period_end_date
+    from coverage
+    cross join grains
+    where coverage.sub_from = coverage.month_start_date
+        and (
+            grains.period_grain = 'month'
+            or coverage.month_start_date
+                = cast({{ dbt.date_trunc('quarter', 'coverage.month_start_date') }} as date)
+            and grains.period_grain = 'quarter'
+            or coverage.month_start_date
+                = cast({{ dbt.date_trunc('year', 'coverage.month_start_date') }} as date)
+            and grains.period_grain = 'year'
+        )
+
+),
+
+last_days as (
+
+    select distinct
+        employment_period_key,
+        sub_to as active_date
+    from coverage
+    where sub_to = month_end_date
+
+),
+
+final as (
+
+    select
+        first_days.period_grain,
+        first_days.period_start_date,
+        first_days.period_end_date,
+        first_days.segment_key,
+        count(*) as starters,
+        count(last_days.employment_period_key) as retained
+    from first_days
+    cross join snapshot
+    left join last_days
+        on first_days.employment_period_key = last_days.employment_period_key
+        and first_days.period_end_date = last_days.active_date
+    where first_days.period_end_date <= snapshot.as_of_date
+    group by
+        first_days.period_grain,
+        first_days.period_start_date,
+        first_days.period_end_date,
+        first_days.segment_key
+
+)
+
+select * from final
