@@ -119,7 +119,8 @@ NAMED_METRICS = [
     "headcount", "fte", "average_headcount", "average_fte", "hires", "leavers",
     "voluntary_leavers", "regretted_leavers", "turnover_rate", "voluntary_turnover_rate",
     "regretted_turnover_rate", "retention_rate", "internal_mobility_rate", "internal_fill_rate",
-    "time_to_fill_median",
+    "time_to_fill_median", "verzuim_pct", "meldingsfrequentie", "verzuimduur_avg",
+    "nulverzuim_pct", "sick_spells", "poortwachter_compliance_pct",
 ]  # fmt: skip
 SEGMENT_DIMENSIONS = [
     "org_unit", "job_family", "contract_type", "gender", "age_band", "tenure_band",
@@ -128,7 +129,9 @@ SEGMENT_DIMENSIONS = [
 EXIT_DIMENSIONS = ["initiative", "reason_code"]
 LEAVER_METRICS = ["leavers", "voluntary_leavers", "regretted_leavers"]
 YEARS = ("--from", "2022-01-01", "--to", "2023-12-31", "--grain", "year")
-ADDITIVE = ["headcount", "hires", "leavers", "voluntary_leavers", "regretted_leavers"]
+ADDITIVE = [
+    "headcount", "hires", "leavers", "voluntary_leavers", "regretted_leavers", "sick_spells",
+]  # fmt: skip
 
 
 def kpi(home: Path, metrics: list[str], *args: str) -> subprocess.CompletedProcess:
@@ -164,6 +167,27 @@ def test_kpi_answers_every_named_metric_for_the_whole_organisation(overall):
         assert all(row[metric] is not None for metric in NAMED_METRICS), row
         assert 5 < row["turnover_rate"] < 25 and 70 < row["retention_rate"] < 98
         assert row["voluntary_turnover_rate"] <= row["turnover_rate"]
+        assert 3 < row["verzuim_pct"] < 8 and 50 < row["poortwachter_compliance_pct"] <= 100
+
+
+def test_the_poortwachter_monitor_finds_overdue_milestones(first_run):
+    with duckdb.connect(str(first_run[1] / "warehouse.duckdb"), read_only=True) as con:
+        statuses = dict(
+            con.sql("select milestone_status, count(*) from marts.fct_poortwachter_milestones "
+                    "group by 1").fetchall()
+        )  # fmt: skip
+        listed = con.sql("""
+            select cases.action, milestones.milestone_status, milestones.is_case_open,
+                   milestones.due_date <= cases.as_of_date + 14
+            from marts.rpt_poortwachter_cases as cases
+            join marts.fct_poortwachter_milestones as milestones using (case_key, milestone)
+            """).fetchall()
+    assert statuses["on_time"] > statuses["late"] > 0 and statuses["overdue"] > 0
+    assert listed and all(
+        is_open
+        and (status == action or (action == "upcoming" and status == "not_yet_due" and soon))
+        for action, status, is_open, soon in listed
+    )
 
 
 @pytest.mark.parametrize("dimension", SEGMENT_DIMENSIONS)

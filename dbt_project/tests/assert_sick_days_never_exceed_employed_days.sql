@@ -1,0 +1,36 @@
+-- Identity (issue: absence mart): for every employee and month, calendar sick days never exceed
+-- the days employed, and the verzuim numerator never exceeds the FTE days.
+with
+
+absence as (
+
+    select
+        employee_key,
+        month_start_date,
+        sum(sick_days + pregnancy_leave_days) as absent_days,
+        sum(sick_fte_days) as sick_fte_days
+    from {{ ref('fct_absence_monthly') }}
+    group by employee_key, month_start_date
+
+),
+
+workforce as (
+
+    select
+        employee_key,
+        month_start_date,
+        sum(employed_days) as employed_days,
+        sum(fte_days) as fte_days
+    from {{ ref('fct_workforce_monthly') }}
+    group by employee_key, month_start_date
+
+)
+
+select absence.*, workforce.employed_days, workforce.fte_days
+from absence
+left join workforce
+    on absence.employee_key = workforce.employee_key
+    and absence.month_start_date = workforce.month_start_date
+where workforce.employee_key is null
+    or absence.absent_days > workforce.employed_days
+    or absence.sick_fte_days > workforce.fte_days + 0.0001
