@@ -58,5 +58,6 @@ check: lint test
 clean:
 	rm -rf demo build dbt_project/target dbt_project/logs .pytest_cache
 
-docs: install ## re-render docs/extracts.md from the contracts
+docs: install ## re-render docs/extracts.md (contracts) and docs/kpi_catalog.md (metrics)
 	$(BIN)/python -m ingestion.contract_docs
+	$(BIN)/python -m metrics.catalog

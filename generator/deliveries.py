@@ -54,6 +54,10 @@ ITEMS = [
     ),
 ]
 
+# How a driver construct's answers follow the respondent's engagement and the team climate
+# (the manager), and how noisy they are.
+DRIVER_WEIGHTS = {"manager_support": (0.8, 0.4, 0.3), "default": (0.35, 0.3, 0.7)}
+
 
 @dataclass
 class GeneratorConfig:
@@ -305,7 +309,7 @@ class Generator:
             self._write_absences(index, snapshot, result.absences, result.milestones)
             self._write_vacancies(index, snapshot, result.vacancies)
         self._write_survey(result)
-        self._accumulate_months(result)
+        self._accumulate_months(result, contracts)
 
     def _write_persons(self, index: int, snapshot: int, persons: pl.DataFrame) -> None:
         rows = persons.filter(pl.col("original_hire") <= snapshot).select(
@@ -347,8 +351,22 @@ class Generator:
             .then(pl.col("valid_to"))
             .alias("valid_to")
         )
+        # Concurrent assignments can start on the same day: number them after the first.
+        ordinal = (
+            pl.int_range(pl.len())
+            .over(
+                ["period_person", "valid_from"],
+                order_by=["is_extra", "org_unit_id", "job_code", "contract_type", "hours_per_week"],
+            )
+            .cast(pl.String)
+        )
         rows = known.sort("person", "valid_from").select(
-            pl.format("C{}-{}", pl.col("period_person"), pl.col("valid_from")).alias("contract_id"),
+            pl.when(ordinal == "0")
+            .then(pl.format("C{}-{}", pl.col("period_person"), pl.col("valid_from")))
+            .otherwise(
+                pl.format("C{}-{}-{}", pl.col("period_person"), pl.col("valid_from"), ordinal)
+            )
+            .alias("contract_id"),
             self.employee_id("person").alias("employee_id"),
             as_date(pl.col("valid_from")).alias("valid_from"),
             as_date(pl.col("valid_to")).alias("valid_to"),
@@ -410,10 +428,17 @@ class Generator:
             )
         )
         rows = (
-            rows.with_row_index("n")
+            rows.with_columns(
+                pl.int_range(pl.len())
+                .over(
+                    ["opened", "org_unit_id", "job_code"],
+                    order_by=[pl.col("hired_person").fill_null(-1), "fte"],
+                )
+                .alias("n")
+            )
             .select(
                 pl.format(
-                    "VAC{}-{}", pl.col("opened"), pl.col("hired_person").fill_null(pl.col("n"))
+                    "VAC{}-{}-{}-{}", pl.col("opened"), "org_unit_id", "job_code", pl.col("n")
                 ).alias("vacancy_id"),
                 "org_unit_id",
                 "job_code",
@@ -461,11 +486,19 @@ class Generator:
             ]
             frames = []
             for item_id, construct, _, low, high, reverse in ITEMS:
-                latent = (
-                    engagement
-                    if construct in ("engagement", "enps")
-                    else (0.5 * engagement + 0.5 * climate[answers] + rng.normal(0, 0.5, k))
-                )
+                if construct in ("engagement", "enps"):
+                    latent = engagement
+                else:
+                    # People engage through their manager: manager support moves with
+                    # engagement most, the driver analysis should find that.
+                    with_engagement, with_climate, noise = DRIVER_WEIGHTS.get(
+                        construct, DRIVER_WEIGHTS["default"]
+                    )
+                    latent = (
+                        with_engagement * engagement
+                        + with_climate * climate[answers]
+                        + rng.normal(0, noise, k)
+                    )
                 if construct == "enps":
                     score = np.clip(np.round(7.2 + 1.6 * latent + rng.normal(0, 1.0, k)), 0, 10)
                 else:
@@ -517,10 +550,19 @@ class Generator:
     def _survey_dir(self, wave: dict) -> Path:
         return self.out / "survey" / _delivery_stamp(wave["end_date"] + dt.timedelta(days=3), 6)
 
-    def _accumulate_months(self, result) -> None:
-        """HR's own month figures per cost center; payroll is derived from them later."""
-        contracts = result.contracts.filter(pl.col("contract_type") != "external").with_columns(
-            pl.col("valid_to").fill_null(self.end_day),
+    def _accumulate_months(self, result, contracts: pl.DataFrame) -> None:
+        """HR's month figures per cost center, as the newest snapshot knows them (a change keyed
+        after it is not a payroll difference the truth file could name); payroll is derived from
+        them later, plus the planted differences."""
+        final = self.snapshot_days[-1]
+        contracts = contracts.filter(
+            (pl.col("contract_type") != "external") & (pl.col("entered") <= final)
+        ).with_columns(
+            pl.when((pl.col("valid_to") <= final) & (pl.col("end_known") <= final))
+            .then(pl.col("valid_to"))
+            .otherwise(None)
+            .fill_null(self.end_day)
+            .alias("valid_to"),
             (pl.col("hours_per_week") / pl.col("fulltime_hours")).round(4).alias("factor"),
         )
         contracts = contracts.filter(pl.col("valid_to") >= self.start_day)
@@ -720,7 +762,7 @@ class Generator:
             )
             .with_columns(
                 (pl.col("paid_fte").fill_null(0) + pl.col("extra_fte").fill_null(0))
-                .round(2)
+                .round(4)
                 .alias("paid_fte"),
                 (pl.col("month_end_heads").fill_null(0) + pl.col("extra_heads").fill_null(0))
                 .cast(pl.Int64)

@@ -39,7 +39,10 @@ DIMENSIONS = {
     "duration_class": "sick_spell__duration_class",
     "milestone": "poortwachter_milestone__milestone",
     "milestone_status": "poortwachter_milestone__milestone_status",
+    "reconciliation_status": "reconciliation_month__reconciliation_status",
+    "scenario": "spp_scenario_year__scenario",
 }
+PROJECTION_YEAR = "projection_year"
 # Metrics of a whole calendar period (retention) exist once per grain as `<name>_<grain>`.
 ROLLING_SUFFIX = "_rolling_12m"
 
@@ -112,8 +115,7 @@ def validate(query: KpiQuery, known_metrics: set[str]) -> dict[str, str]:
     unknown = [m for m in query.metrics if m not in available]
     if unknown:
         raise KpiQueryError(
-            f"unknown metric(s): {', '.join(unknown)}; "
-            f"available: {', '.join(sorted(available))}"
+            f"unknown metric(s): {', '.join(unknown)}; available: {', '.join(sorted(available))}"
         )
     bad = [d for d in query.by if d not in DIMENSIONS]
     if bad:
@@ -149,47 +151,57 @@ def known_metrics(project_dir: Path) -> set[str]:
 
 
 def check_event_dimensions(query: KpiQuery, resolved: dict[str, str], manifest: dict) -> None:
-    """Refuse, with a reason, a split by an attribute of events some metrics do not have.
+    """Refuse, with a reason, a split by an attribute some of the metrics' records do not have.
 
-    Segment attributes (org unit, gender, ...) apply to every metric; an exit's reason applies
-    only to metrics computed from the workforce events, a span band only to span of control.
+    An exit's reason applies only to metrics computed from the workforce events, a span band only
+    to span of control; finance rows carry an org unit and cost center but no gender (their
+    semantic model lists its `segment_dimensions`).
     """
-    owner = {
-        measure["name"]: model["primary_entity"]
-        for model in manifest["semantic_models"]
-        for measure in model["measures"]
-    }
+    owner, allowed = {}, {}
+    for model in manifest["semantic_models"]:
+        meta = (model.get("config") or {}).get("meta") or {}
+        for measure in model["measures"]:
+            owner[measure["name"]] = model["primary_entity"]
+            allowed[measure["name"]] = meta.get("segment_dimensions")
     inputs = {m["name"]: m["type_params"]["input_measures"] for m in manifest["metrics"]}
     for dimension in query.by:
         entity = DIMENSIONS[dimension].split("__")[0]
-        if entity == "segment":
-            continue
+        attribute = "org_unit" if dimension.startswith("org_level_") else dimension
+
         unsplittable = [
             asked
             for asked, answered in resolved.items()
-            if any(owner[measure["name"]] != entity for measure in inputs[answered])
+            if not all(
+                owner[m["name"]] == entity
+                if entity != "segment"
+                else allowed[m["name"]] is None or attribute in allowed[m["name"]]
+                for m in inputs[answered]
+            )
         ]
         if unsplittable:
             raise KpiQueryError(
-                f"--by {dimension} is an attribute of {entity.replace('_', ' ')} records; "
-                f"{', '.join(unsplittable)} cannot be split by it (ask for it separately)"
+                f"--by {dimension}: {', '.join(unsplittable)} cannot be split by it (its records "
+                "do not carry that attribute; ask for it separately)"
             )
 
 
-def run_query(query: KpiQuery, project_dir: Path, home: Path, mf_executable: str) -> pl.DataFrame:
-    """Run the query with MetricFlow's `mf query` against the warehouse in `home`."""
-    manifest = _semantic_manifest(project_dir)
-    resolved = validate(query, {m["name"] for m in manifest["metrics"]})
-    check_event_dimensions(query, resolved, manifest)
-    group_by = [f"metric_time__{query.grain}"] if query.grain else []
-    group_by += [DIMENSIONS[d] for d in query.by]
+def mf_csv(
+    metrics: list[str],
+    group_by: list[str],
+    project_dir: Path,
+    home: Path,
+    mf_executable: str,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pl.DataFrame:
+    """One `mf query` against the warehouse in `home`, read back as a frame."""
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "result.csv"
         command = [
             mf_executable,
             "query",
             "--metrics",
-            ",".join(resolved.values()),
+            ",".join(metrics),
             "--csv",
             str(out),
             "--decimals",
@@ -198,10 +210,10 @@ def run_query(query: KpiQuery, project_dir: Path, home: Path, mf_executable: str
         ]
         if group_by:
             command += ["--group-by", ",".join(group_by), "--order", ",".join(group_by)]
-        if query.start:
-            command += ["--start-time", query.start.isoformat()]
-        if query.end:
-            command += ["--end-time", query.end.isoformat()]
+        if start:
+            command += ["--start-time", start.isoformat()]
+        if end:
+            command += ["--end-time", end.isoformat()]
         env = {
             **os.environ,
             "PEOPLEMART_HOME": str(home),
@@ -210,11 +222,45 @@ def run_query(query: KpiQuery, project_dir: Path, home: Path, mf_executable: str
             "DO_NOT_TRACK": "1",
         }
         result = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True)
-        if result.returncode != 0 or not out.exists():
+        if result.returncode == 0 and not out.exists():
+            # MetricFlow writes no file for an empty answer (e.g. no survey delivered yet).
+            return pl.DataFrame(
+                schema={**dict.fromkeys(group_by, pl.String), **dict.fromkeys(metrics, pl.Float64)}
+            )
+        if result.returncode != 0:
             raise KpiQueryError(
                 f"MetricFlow could not answer: {result.stdout[-2000:]}{result.stderr[-2000:]}"
             )
-        frame = pl.read_csv(out, infer_schema_length=None)
+        return pl.read_csv(out, infer_schema_length=None)
+
+
+def run_query(query: KpiQuery, project_dir: Path, home: Path, mf_executable: str) -> pl.DataFrame:
+    """Run the query with MetricFlow's `mf query` against the warehouse in `home`; survey
+    figures come from the published results, where the anonymity rules have been applied."""
+    from metrics import survey
+
+    if survey.is_survey_question(query.metrics):
+        return survey.answer_survey(query, home)
+    if PROJECTION_YEAR in query.by:
+        # Projection years are the metrics' time axis: --by projection_year = --grain year.
+        if query.grain not in (None, "year"):
+            raise KpiQueryError("--by projection_year needs --grain year (or no --grain)")
+        by = tuple(d for d in query.by if d != PROJECTION_YEAR)
+        frame = run_query(
+            KpiQuery(query.metrics, query.start, query.end, "year", by),
+            project_dir,
+            home,
+            mf_executable,
+        )
+        return frame.rename({"year": PROJECTION_YEAR})
+    manifest = _semantic_manifest(project_dir)
+    resolved = validate(query, {m["name"] for m in manifest["metrics"]})
+    check_event_dimensions(query, resolved, manifest)
+    group_by = [f"metric_time__{query.grain}"] if query.grain else []
+    group_by += [DIMENSIONS[d] for d in query.by]
+    frame = mf_csv(
+        list(resolved.values()), group_by, project_dir, home, mf_executable, query.start, query.end
+    )
     renames = {f"metric_time__{query.grain}": query.grain} if query.grain else {}
     renames |= {DIMENSIONS[d]: d for d in query.by}
     renames |= {answered: asked for asked, answered in resolved.items()}

@@ -56,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="DIM",
         help="group by a dimension (repeatable): org_unit, org_level_1..4, "
-        "job_family, contract_type, gender, age_band, tenure_band, "
-        "initiative, reason_code, cost_center, manager",
+        "job_family, contract_type, gender, age_band, tenure_band, cost_center, manager, "
+        "initiative, reason_code, span_band, duration_class, milestone, milestone_status, "
+        "reconciliation_status, scenario, projection_year; survey metrics: wave, construct",
     )
     kpi.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
@@ -65,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--landing", type=Path, default=Path("demo/landing"))
     dev.add_argument("--home", type=Path, default=Path("demo/home"))
     dev.add_argument("--port", type=int, default=3000)
+
+    runs = commands.add_parser("runs", help="the last runs of a home, newest first, with status")
+    runs.add_argument("--home", type=Path, required=True)
+    runs.add_argument("--last", type=int, default=10)
 
     demo = commands.add_parser("demo", help="generate + run into ./demo and say what to open")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
@@ -205,6 +210,35 @@ def cmd_kpi(args) -> int:
     return 0
 
 
+def cmd_runs(args) -> int:
+    import json
+
+    reports = sorted(
+        (json.loads(p.read_text()) for p in (args.home / "runs").glob("*.json")),
+        key=lambda r: r["started_at"],
+        reverse=True,
+    )[: args.last]
+    if not reports:
+        print(f"no runs in {args.home / 'runs'}")
+        return 0
+    print(f"{'run id':36}  {'started (UTC)':19}  {'status':9}  {'seconds':>7}  "
+          f"{'rows loaded':>11}  {'quarantined':>11}  failed")  # fmt: skip
+    for report in reports:
+        started = dt.datetime.fromtimestamp(report["started_at"], dt.UTC)
+        failed = [
+            f"{c['asset']} {c['check']}" for c in report["checks"] if not c["passed"]
+        ] + report["failures"]
+        print(
+            f"{report['run_id']:36}  {started:%Y-%m-%d %H:%M:%S}  "
+            f"{'succeeded' if report['success'] else 'FAILED':9}  "
+            f"{report['finished_at'] - report['started_at']:7.1f}  "
+            f"{sum(f['rows_loaded'] for f in report['files']):>11,}  "
+            f"{sum(f['rows_quarantined'] for f in report['files']):>11,}  "
+            f"{'; '.join(failed)[:80]}"
+        )
+    return 0
+
+
 def cmd_dev(args) -> int:
     import os
 
@@ -241,8 +275,13 @@ def cmd_demo(args) -> int:
     print("Where things are:")
     print(f"  deliveries (landing):  {args.landing}")
     print(
-        f"  warehouse:             {args.home / 'warehouse.duckdb'}  (schemas raw_*, current_*, "
-        "staging, intermediate, marts, ingest)"
+        f"  warehouse:             {args.home / 'warehouse.duckdb'}  (marts: the dimensions and "
+        "facts for BI; survey: anonymity-checked survey results; staging, intermediate, raw_*, "
+        "current_*, ingest; restricted and survey_private are never published)"
+    )
+    print(
+        f"  for BI tools:          {args.home / 'serving.duckdb'} (marts, survey, kpi; every row "
+        f"with its run id) and Parquet in {args.home / 'exports'}"
     )
     print("  quarantine and ledger: ingest.quarantine, ingest.file_ledger in the warehouse")
     print(f"  run reports:           {args.home / 'runs'}")
@@ -251,7 +290,12 @@ def cmd_demo(args) -> int:
     last = dt.date(args.start.year + args.years - 1, 12, 31)
     print(
         f"  KPIs:                  .venv/bin/peoplemart kpi headcount,average_headcount,"
-        f"turnover_rate --home {args.home} --grain year --from {first} --to {last}"
+        f"turnover_rate,verzuim_pct,revenue_per_fte --home {args.home} --grain year "
+        f"--from {first} --to {last}"
+    )
+    print(
+        f"  survey (anonymity applied): .venv/bin/peoplemart kpi engagement_index,enps,"
+        f"response_rate --home {args.home} --by org_level_2"
     )
     print("  Dagster UI:            make dev  (then open http://127.0.0.1:3000)")
     return status
@@ -265,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         "kpi": cmd_kpi,
         "dev": cmd_dev,
         "demo": cmd_demo,
+        "runs": cmd_runs,
     }
     handler = handlers[args.command]
     return handler(args)

@@ -1,4 +1,5 @@
-"""Resources: the only place that reads the environment (PEOPLEMART_HOME, _LANDING, _SECRET_KEY)."""
+"""Resources: the only place that reads the environment (PEOPLEMART_HOME, _LANDING, _SECRET_KEY,
+_SURVEY_MIN_GROUP_SIZE)."""
 
 import os
 import secrets
@@ -24,6 +25,8 @@ class PeoplemartHome(dg.ConfigurableResource):
     home: str
     landing: str
     secret_key: str | None = None
+    # Survey anonymity threshold (KPIS.md): default 5, never below 3 (checked where applied).
+    survey_min_group_size: int | None = None
 
     @property
     def home_path(self) -> Path:
@@ -63,6 +66,9 @@ def peoplemart_home_from_env() -> PeoplemartHome:
         home=os.environ.get("PEOPLEMART_HOME", str(PROJECT_ROOT / "demo" / "home")),
         landing=os.environ.get("PEOPLEMART_LANDING", str(PROJECT_ROOT / "demo" / "landing")),
         secret_key=os.environ.get("PEOPLEMART_SECRET_KEY") or None,
+        survey_min_group_size=int(os.environ["PEOPLEMART_SURVEY_MIN_GROUP_SIZE"])
+        if os.environ.get("PEOPLEMART_SURVEY_MIN_GROUP_SIZE")
+        else None,
     )
 
 

@@ -3,7 +3,6 @@ built by the real pipeline: a part-timer sick 50% then 100%, spells crossing mon
 a spell started before the period, pregnancy leave, a re-hire, a spell ending with the
 employment, two spells 20 days apart (one case) and a spell longer than a year."""
 
-import json
 import os
 import subprocess
 import sys
@@ -13,57 +12,35 @@ import duckdb
 import pytest
 
 from tests.fixtures import absence
+from tests.pipeline import built_home, kpi_json, read_only
 
-PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("absence")]
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("absence")
-    landing = absence.write_landing(root / "landing")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
-    result = subprocess.run(
-        [PEOPLEMART, "run", "--landing", str(landing), "--home", str(root / "home")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    return root / "home"
+    return built_home(tmp_path_factory, "absence", absence.write_landing)
 
 
 @pytest.fixture(scope="module")
-def warehouse(home) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+def warehouse(home):
+    con = read_only(home)
     yield con
     con.close()
-
-
-def kpi(home: Path, metrics: str, *args: str) -> list[dict]:
-    result = subprocess.run(
-        [PEOPLEMART, "kpi", metrics, "--home", str(home), *args, "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 @pytest.mark.parametrize("month", list(absence.VERZUIM))
 def test_verzuim_percentage_weights_incapacity_and_part_time(home, month):
     sick, employed = absence.VERZUIM[month]
     last_day = {"2024-03-01": "2024-03-31", "2025-01-01": "2025-01-31"}[month]
-    [row] = kpi(home, "verzuim_pct,sick_fte_days,fte_days", "--from", month, "--to", last_day)
+    [row] = kpi_json(home, "verzuim_pct,sick_fte_days,fte_days", "--from", month, "--to", last_day)
     assert row["sick_fte_days"] == pytest.approx(sick, abs=1e-6)
     assert row["fte_days"] == pytest.approx(employed, abs=1e-6)
     assert row["verzuim_pct"] == pytest.approx(sick / employed * 100, abs=1e-6)
 
 
 def test_frequency_duration_and_compliance_for_a_year(home):
-    [row] = kpi(
+    [row] = kpi_json(
         home,
         "meldingsfrequentie,sick_spells,verzuimduur_avg,poortwachter_compliance_pct,"
         "poortwachter_overdue,nulverzuim_pct",
@@ -79,7 +56,7 @@ def test_frequency_duration_and_compliance_for_a_year(home):
 
 
 def test_a_month_counts_durations_from_the_first_sick_day(home):
-    [row] = kpi(
+    [row] = kpi_json(
         home,
         "verzuimduur_avg,poortwachter_compliance_pct,nulverzuim_pct,meldingsfrequentie",
         "--from", "2025-01-01", "--to", "2025-01-31",
@@ -93,19 +70,21 @@ def test_a_month_counts_durations_from_the_first_sick_day(home):
 
 
 def test_spells_by_duration_class_and_the_frequent_absence_signal(home):
-    by_class = kpi(
+    by_class = kpi_json(
         home, "sick_spells", "--from", "2024-01-01", "--to", "2024-12-31", "--by", "duration_class"
     )
     assert {r["duration_class"]: r["sick_spells"] for r in by_class} == (
         absence.SPELLS_2024_BY_CLASS
     )
-    frequent = kpi(
+    frequent = kpi_json(
         home, "frequent_absence_employees",
         "--from", "2024-10-01", "--to", "2025-02-28", "--grain", "month",
     )  # fmt: skip
     flagged = [r["month"] for r in frequent if r["frequent_absence_employees"]]
     assert flagged == absence.FREQUENT_ABSENCE_MONTHS
-    [year] = kpi(home, "poortwachter_compliance_pct", "--from", "2023-01-01", "--to", "2023-12-31")
+    [year] = kpi_json(
+        home, "poortwachter_compliance_pct", "--from", "2023-01-01", "--to", "2023-12-31"
+    )
     assert year["poortwachter_compliance_pct"] == absence.COMPLIANCE["2023"]
 
 

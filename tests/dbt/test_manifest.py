@@ -13,7 +13,9 @@ from ingestion.registry import EXTRACTS
 
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT = str(Path(sys.executable).parent / "dbt")
-STAGING_NAME = re.compile(r"^stg_(hris|survey|finance|planning|restricted|ingest)__[a-z_]+s$")
+STAGING_NAME = re.compile(
+    r"^stg_(hris|survey|finance|finance_history|planning|restricted|ingest)__[a-z_]+s$"
+)
 
 
 @pytest.fixture(scope="module")

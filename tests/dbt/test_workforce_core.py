@@ -3,40 +3,25 @@ real pipeline: re-hire, mid-month part-time change, transfer, concurrent contrac
 contract, a leaver on the last day of a month, and a backdated correction in a later snapshot."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tests.dbt.identities import unit_headcount_identity_breaks
 from tests.fixtures import workforce_core
+from tests.pipeline import built_home, kpi, kpi_json, read_only
 
-PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workforce_core")]
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("core")
-    landing = workforce_core.write_landing(root / "landing")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
-    result = subprocess.run(
-        [PEOPLEMART, "run", "--landing", str(landing), "--home", str(root / "home")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    return root / "home"
+    return built_home(tmp_path_factory, "core", workforce_core.write_landing)
 
 
 @pytest.fixture(scope="module")
-def warehouse(home) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+def warehouse(home):
+    con = read_only(home)
     yield con
     con.close()
 
@@ -66,7 +51,9 @@ def test_average_headcount_and_fte_are_exact_daily_averages(warehouse):
 
 
 def test_the_external_contract_is_not_in_headcount_or_fte(warehouse):
-    segments = warehouse.sql("select distinct contract_type from marts.dim_segments").fetchall()
+    segments = warehouse.sql(
+        "select distinct contract_type from marts.dim_segments where segment_kind = 'workforce'"
+    ).fetchall()
     assert ("external",) not in segments
 
 
@@ -145,12 +132,6 @@ def test_every_unit_moves_only_by_hires_leavers_and_transfers(warehouse):
     ).fetchall()
     assert transfers == [(1, 1)]  # E3 from A to B on 1 February
     assert unit_headcount_identity_breaks(warehouse) == []
-
-
-def kpi(home: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [PEOPLEMART, "kpi", *args, "--home", str(home)], capture_output=True, text=True, timeout=300
-    )
 
 
 def test_kpi_answers_through_metricflow_per_month_and_unit(home):
@@ -238,12 +219,6 @@ def test_kpi_refuses_a_range_it_would_widen_and_unknown_names(home):
     assert unknown.returncode == 2 and "unknown metric(s): happiness" in unknown.stderr
     table = kpi(home, "headcount", "--by", "gender")
     assert table.returncode == 0 and "gender" in table.stdout
-
-
-def kpi_json(home: Path, *args: str) -> list[dict]:
-    result = kpi(home, *args, "--format", "json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_retention_rate_per_month_quarter_and_year(home, warehouse):
@@ -348,3 +323,64 @@ def test_span_of_control_and_tenure_at_exit(home):
         assert row["span_of_control"] == pytest.approx(reports / managers)
         tenure = workforce_core.TENURE_AT_EXIT_DAYS[row["month"]]
         assert row["tenure_at_exit_avg_years"] == pytest.approx(tenure / 365.25, abs=1e-6)
+
+
+def test_fte_reconciliation_by_hand(warehouse):
+    rows = warehouse.sql("""
+        select cost_center, strftime(month_start_date, '%Y-%m'), hr_average_fte,
+               payroll_paid_fte, hr_headcount, payroll_headcount, reconciliation_status
+        from marts.fct_fte_reconciliation_monthly""").fetchall()
+    actual = {(cc, month): rest for cc, month, *rest in rows}
+    assert set(actual) == set(workforce_core.RECONCILIATION)
+    for key, (
+        hr_fte,
+        paid_fte,
+        hr_heads,
+        paid_heads,
+        status,
+    ) in workforce_core.RECONCILIATION.items():
+        row = actual[key]
+        assert float(row[0]) == pytest.approx(hr_fte, abs=1e-6), key
+        assert (row[1], row[2], row[3], row[4]) == (paid_fte, hr_heads, paid_heads, status), key
+
+
+def test_finance_follows_the_mapping_history_and_records_the_restatement(home, warehouse):
+    by_unit = kpi_json(home, "revenue", "--from", "2024-01-01", "--to", "2024-02-29",
+                       "--grain", "month", "--by", "org_unit")  # fmt: skip
+    actual = {(r["month"][:7], r["org_unit"]): r["revenue"] for r in by_unit if r["revenue"]}
+    assert actual == {
+        (month[:7], unit): value for (month, unit), value in workforce_core.REVENUE_BY_UNIT.items()
+    }
+    restated = warehouse.sql("""
+        select period, account_class, previous_amount, restated_amount
+        from marts.fct_finance_restatements where difference <> 0""").fetchall()
+    assert [(p, c, float(a), float(b)) for p, c, a, b in restated] == [workforce_core.RESTATEMENT]
+
+
+def test_productivity_and_human_capital_roi(home):
+    expected = workforce_core.JANUARY_FINANCE
+    [row] = kpi_json(
+        home, "revenue,personnel_cost,revenue_per_fte,personnel_cost_per_fte,human_capital_roi,"
+        "fte_difference,reconciliation_mismatches", "--from", "2024-01-01", "--to", "2024-01-31",
+    )  # fmt: skip
+    average_fte = 149.4442 / 31
+    assert row["revenue"] == pytest.approx(expected["revenue"])
+    assert row["revenue_per_fte"] == pytest.approx(expected["revenue"] / average_fte, abs=1e-4)
+    assert row["personnel_cost_per_fte"] == pytest.approx(
+        expected["personnel_cost"] / average_fte, abs=1e-4
+    )
+    assert row["human_capital_roi"] == pytest.approx(
+        (expected["revenue"] - expected["other_cost"]) / expected["personnel_cost"] - 1, abs=1e-9
+    )
+    assert row["fte_difference"] == pytest.approx(116 / 31 - 3.74 + 33.4442 / 31 - 1.08 - 3.0)
+    assert row["reconciliation_mismatches"] == 1  # K9: not mapped to HR
+
+
+def test_formation_against_occupation(home):
+    rows = kpi_json(home, "budget_fte,occupied_fte,formation_gap_fte", "--from", "2024-01-01",
+                    "--to", "2024-12-31", "--by", "cost_center")  # fmt: skip
+    for row in rows:
+        budget, occupied = workforce_core.FORMATION_2024[(row["cost_center"], "Finance")]
+        assert row["budget_fte"] == budget
+        assert row["occupied_fte"] == pytest.approx(occupied, abs=1e-6)
+        assert row["formation_gap_fte"] == pytest.approx(budget - occupied, abs=1e-6)

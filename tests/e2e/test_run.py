@@ -95,10 +95,28 @@ def test_no_name_or_bsn_reaches_any_table_or_file(first_run):
     assert varchar_values_in(home / "warehouse.duckdb", needles) == []
     key = (home / "secrets" / "pseudonymisation.key").read_text().strip()
     assert varchar_values_in(home / "warehouse.duckdb", {key}) == []
+    assert varchar_values_in(home / "serving.duckdb", needles | {key}) == []
     written = [p for p in home.rglob("*") if p.is_file() and p.suffix in (".json", ".log")]
     for path in written:
         text = path.read_text(errors="ignore")
         assert not any(n in text for n in needles if len(n) > 6), path
+
+
+def test_the_publication_holds_this_run_and_only_publishable_data(first_run):
+    _, home, _ = first_run
+    [report] = [json.loads(p.read_text()) for p in (home / "runs").glob("*.json")]
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        schemas = {r[0] for r in con.sql("select schema_name from duckdb_tables()").fetchall()}
+        run_ids = con.sql("""select distinct run_id from marts.fct_workforce_monthly
+                             union select distinct run_id from survey.engagement_results
+                             union select distinct run_id from kpi.kpi_catalog""").fetchall()
+        birth_dates = con.sql("""select count(*) from duckdb_columns()
+                                 where column_name in ('birth_date', 'bsn', 'full_name')""")
+        assert birth_dates.fetchall() == [(0,)]
+    assert schemas == {"marts", "survey", "kpi"}
+    assert run_ids == [(report["run_id"],)]
+    exports = home / "exports" / report["run_id"]
+    assert (exports / "marts.fct_workforce_monthly.parquet").exists()
 
 
 def test_staging_serves_the_current_snapshot_with_pseudonymised_keys(first_run):
@@ -121,6 +139,11 @@ NAMED_METRICS = [
     "regretted_turnover_rate", "retention_rate", "internal_mobility_rate", "internal_fill_rate",
     "time_to_fill_median", "verzuim_pct", "meldingsfrequentie", "verzuimduur_avg",
     "nulverzuim_pct", "sick_spells", "poortwachter_compliance_pct",
+]  # fmt: skip
+# Finance rows carry a cost center and the org unit finance maps it to, no people attributes.
+FINANCE_METRICS = [
+    "revenue", "revenue_per_fte", "personnel_cost_per_fte", "human_capital_roi",
+    "fte_difference", "reconciliation_mismatches",
 ]  # fmt: skip
 SEGMENT_DIMENSIONS = [
     "org_unit", "job_family", "contract_type", "gender", "age_band", "tenure_band",
@@ -158,13 +181,13 @@ def totals_by_year(rows: list[dict], metric: str) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def overall(first_run) -> list[dict]:
-    return kpi_rows(first_run[1], NAMED_METRICS, *YEARS)
+    return kpi_rows(first_run[1], NAMED_METRICS + FINANCE_METRICS, *YEARS)
 
 
 def test_kpi_answers_every_named_metric_for_the_whole_organisation(overall):
     assert [row["year"] for row in overall] == ["2022-01-01", "2023-01-01"]
     for row in overall:
-        assert all(row[metric] is not None for metric in NAMED_METRICS), row
+        assert all(row[metric] is not None for metric in NAMED_METRICS + FINANCE_METRICS), row
         assert 5 < row["turnover_rate"] < 25 and 70 < row["retention_rate"] < 98
         assert row["voluntary_turnover_rate"] <= row["turnover_rate"]
         assert 3 < row["verzuim_pct"] < 8 and 50 < row["poortwachter_compliance_pct"] <= 100
@@ -192,9 +215,10 @@ def test_the_poortwachter_monitor_finds_overdue_milestones(first_run):
 
 @pytest.mark.parametrize("dimension", SEGMENT_DIMENSIONS)
 def test_kpi_answers_every_named_metric_by_every_segment_dimension(first_run, overall, dimension):
-    rows = kpi_rows(first_run[1], NAMED_METRICS, *YEARS, "--by", dimension)
+    finance = FINANCE_METRICS if dimension in ("org_unit", "cost_center") else []
+    rows = kpi_rows(first_run[1], NAMED_METRICS + finance, *YEARS, "--by", dimension)
     assert len({row[dimension] for row in rows}) > 1
-    for metric in NAMED_METRICS:
+    for metric in NAMED_METRICS + finance:
         assert any(row[metric] is not None for row in rows), metric
     # Every person is in exactly one group on a day, so the groups add up to the whole.
     for metric in ADDITIVE:
@@ -211,6 +235,13 @@ def test_kpi_splits_leavers_by_exit_attributes_and_refuses_the_rest(first_run, o
     assert f"--by {dimension}" in refused.stderr and "retention_rate cannot be split" in (
         refused.stderr
     )
+
+
+def test_kpi_refuses_to_split_finance_by_people_attributes(first_run):
+    refused = kpi(first_run[1], ["revenue_per_fte"], *YEARS, "--by", "gender")
+    assert refused.returncode == 2 and "revenue_per_fte cannot be split" in refused.stderr
+    rolled_up = kpi_rows(first_run[1], ["revenue_per_fte"], *YEARS, "--by", "org_level_2")
+    assert any(row["revenue_per_fte"] for row in rolled_up)
 
 
 def test_kpi_formats_carry_the_same_numbers(first_run):
@@ -251,6 +282,41 @@ def test_every_unit_moves_only_by_hires_leavers_and_transfers(first_run):
     with duckdb.connect(str(first_run[1] / "warehouse.duckdb"), read_only=True) as con:
         assert con.sql("select sum(transfers_in) from marts.fct_workforce_monthly").fetchall()[0][0]
         assert unit_headcount_identity_breaks(con) == []
+
+
+def test_the_reconciliation_finds_exactly_the_planted_differences(first_run):
+    landing, home, _ = first_run
+    planted = pl.read_csv(landing / ".truth" / "planted_payroll_differences.csv")
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        found = con.sql("""
+            select cost_center, strftime(month_start_date, '%Y-%m')
+            from marts.fct_fte_reconciliation_monthly
+            where reconciliation_status <> 'match'""").fetchall()
+    assert set(found) == set(zip(planted["cost_center"], planted["period"], strict=True))
+
+
+def test_reconciliation_and_finance_totals_tie_out_to_their_sources(first_run):
+    with duckdb.connect(str(first_run[1] / "warehouse.duckdb"), read_only=True) as con:
+        hr = con.sql("""
+            select recon.month_start_date, recon.fte, core.fte
+            from (select month_start_date, sum(hr_average_fte) as fte
+                  from marts.fct_fte_reconciliation_monthly group by 1) as recon
+            join (select month_start_date, sum(fte_days) / any_value(
+                         date_diff('day', month_start_date, last_day(month_start_date)) + 1) as fte
+                  from marts.fct_workforce_monthly group by 1) as core using (month_start_date)
+            """).fetchall()
+        assert len(hr) >= 12
+        for month, reconciled, core in hr:
+            assert float(reconciled) == pytest.approx(float(core), abs=1e-4), month
+        paid = con.sql("""select (select sum(payroll_paid_fte) from
+                                  marts.fct_fte_reconciliation_monthly),
+                                 (select sum(paid_fte) from staging.stg_finance__payroll_summaries)
+                       """).fetchall()[0]
+        assert paid[0] == pytest.approx(paid[1], abs=1e-9)
+        revenue = con.sql("""select (select sum(revenue) from marts.fct_finance_monthly),
+                                    (select sum(amount) from staging.stg_finance__gl_entries
+                                     where account_class = 'revenue')""").fetchall()[0]
+        assert revenue[0] == revenue[1] and revenue[0] > 0  # decimals: to the cent
 
 
 def test_a_second_run_loads_nothing_new_and_a_damaged_delivery_is_reported(first_run):

@@ -80,3 +80,30 @@ def test_a_second_writer_is_refused(tmp_path):
         writer_lock(tmp_path),
     ):
         pass
+
+
+def test_runs_lists_the_runs_of_a_home_newest_first(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for run_id, started, success in (("old", 100.0, True), ("new", 200.0, False)):
+        report = {
+            "run_id": run_id, "success": success, "started_at": started,
+            "finished_at": started + 5, "files": [{"rows_loaded": 3, "rows_quarantined": 1}],
+            "checks": [{"asset": "hris/contracts", "check": "nothing_lost", "passed": success,
+                        "severity": "ERROR"}],
+            "failures": [] if success else ["warehouse_models: dbt build failed"],
+        }  # fmt: skip
+        (runs / f"{run_id}.json").write_text(json.dumps(report))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "peoplemart"), "runs", "--home", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and lines[1].startswith("new") and lines[2].startswith("old")
+    assert "FAILED" in lines[1] and "hris/contracts nothing_lost" in lines[1]
+    assert "succeeded" in lines[2]

@@ -111,9 +111,6 @@ pieces_by_month as (
 
     select
         pieces.*,
-        {{ dbt.hash(dbt.concat([
-            'pieces.contract_id', "'|'", 'pieces.piece_kind', "'|'",
-            "cast(months.month_start_date as " ~ dbt.type_string() ~ ")"])) }} as piece_key,
         months.month_start_date,
         months.month_end_date,
         case
@@ -131,53 +128,91 @@ pieces_by_month as (
 
 ),
 
+history as (
+
+    select
+        min(month_start_date) as first_day,
+        max(month_end_date) as last_day
+    from months
+
+),
+
+-- Days on which a person enters another age or tenure band, inside the reporting range only:
+-- a handful per person, so only the few pieces they fall in are split (no window over all).
 band_boundaries as (
 
-    {% for years in age_band_boundaries() %}
+    select boundaries.*
+    from (
+        {% for years in age_band_boundaries() %}
+        select
+            employee_key,
+            cast(null as {{ dbt.type_string() }}) as employment_period_key,
+            cast({{ dbt.dateadd('year', years, 'birth_date') }} as date) as boundary_date
+        from birth_dates
+        union all
+        {% endfor %}
+        {% for years in tenure_band_boundaries() %}
+        select
+            employee_key,
+            employment_period_key,
+            cast({{ dbt.dateadd('year', years, 'hire_date') }} as date) as boundary_date
+        from periods
+        {% if not loop.last %}union all{% endif %}
+        {% endfor %}
+    ) as boundaries
+    cross join history
+    where boundaries.boundary_date > history.first_day
+        and boundaries.boundary_date <= history.last_day
+
+),
+
+boundary_hits as (
+
     select
-        employee_key,
-        cast(null as {{ dbt.type_string() }}) as employment_period_key,
-        cast({{ dbt.dateadd('year', years, 'birth_date') }} as date) as boundary_date
-    from birth_dates
-    union all
-    {% endfor %}
-    {% for years in tenure_band_boundaries() %}
-    select
-        employee_key,
-        employment_period_key,
-        cast({{ dbt.dateadd('year', years, 'hire_date') }} as date) as boundary_date
-    from periods
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+        pieces_by_month.contract_id,
+        pieces_by_month.piece_kind,
+        pieces_by_month.month_start_date,
+        band_boundaries.boundary_date
+    from pieces_by_month
+    inner join band_boundaries
+        on pieces_by_month.employee_key = band_boundaries.employee_key
+        and band_boundaries.boundary_date > pieces_by_month.part_from
+        and band_boundaries.boundary_date <= pieces_by_month.part_to
+    where band_boundaries.employment_period_key is null
+        or band_boundaries.employment_period_key = pieces_by_month.employment_period_key
 
 ),
 
 split_points as (
 
-    select piece_key, part_from as point_from from pieces_by_month
-    union
-    select
-        pieces_by_month.piece_key,
-        band_boundaries.boundary_date as point_from
+    select distinct
+        pieces_by_month.contract_id,
+        pieces_by_month.piece_kind,
+        pieces_by_month.month_start_date,
+        pieces_by_month.part_from as point_from
     from pieces_by_month
-    inner join band_boundaries
-        on pieces_by_month.employee_key = band_boundaries.employee_key
-        and (
-            band_boundaries.employment_period_key is null
-            or band_boundaries.employment_period_key = pieces_by_month.employment_period_key
-        )
-        and band_boundaries.boundary_date > pieces_by_month.part_from
-        and band_boundaries.boundary_date <= pieces_by_month.part_to
+    inner join (
+        select distinct contract_id, piece_kind, month_start_date from boundary_hits
+    ) as hit_pieces
+        on pieces_by_month.contract_id = hit_pieces.contract_id
+        and pieces_by_month.piece_kind = hit_pieces.piece_kind
+        and pieces_by_month.month_start_date = hit_pieces.month_start_date
+    union
+    select contract_id, piece_kind, month_start_date, boundary_date as point_from
+    from boundary_hits
 
 ),
 
 split_ranges as (
 
     select
-        piece_key,
+        contract_id,
+        piece_kind,
+        month_start_date,
         point_from as sub_from,
         {{ dbt.dateadd('day', -1,
-            'lead(point_from) over (partition by piece_key order by point_from)') }} as next_to
+            'lead(point_from) over (partition by contract_id, piece_kind, month_start_date '
+            ~ 'order by point_from)') }} as next_to
     from split_points
 
 ),
@@ -197,11 +232,13 @@ sub_pieces as (
         pieces_by_month.piece_kind,
         pieces_by_month.month_start_date,
         pieces_by_month.month_end_date,
-        split_ranges.sub_from,
+        coalesce(split_ranges.sub_from, pieces_by_month.part_from) as sub_from,
         coalesce(split_ranges.next_to, pieces_by_month.part_to) as sub_to
     from pieces_by_month
-    inner join split_ranges
-        on pieces_by_month.piece_key = split_ranges.piece_key
+    left join split_ranges
+        on pieces_by_month.contract_id = split_ranges.contract_id
+        and pieces_by_month.piece_kind = split_ranges.piece_kind
+        and pieces_by_month.month_start_date = split_ranges.month_start_date
 
 ),
 

@@ -1,0 +1,112 @@
+"""Survey anonymity (KPIS.md, Engagement): which group figures may be published.
+
+A figure for a group is shown only when the group has at least `min_group_size` respondents.
+Differencing is closed off by complementary suppression over *partitions*: a shown group whose
+respondents are split into parts (its child org units plus its own direct members, or its split
+by job family, ...) must never let a reader subtract the shown parts from the whole and recover a
+small remainder. For every partition of a shown whole, the parts that are not shown (suppressed,
+or never published, like an org unit's direct members) must together have zero or at least
+`min_group_size` respondents; if not, the smallest shown part is suppressed too, and if no part is
+left to suppress, the whole is. Rules are applied until nothing changes.
+
+On top of that, for every pair of shown groups where one contains the other (an org unit and a
+unit below it, a unit and its part-timers), the difference must be zero or at least
+`min_group_size`, or the contained group is suppressed: a suppressed group in between must not
+be recoverable from a shown group with the same members further down.
+"""
+
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_MIN_GROUP_SIZE = 5
+FLOOR_MIN_GROUP_SIZE = 3
+
+
+class AnonymityConfigError(ValueError):
+    """A minimum group size below the floor the platform allows."""
+
+
+def checked_min_group_size(value: int | None) -> int:
+    size = DEFAULT_MIN_GROUP_SIZE if value is None else int(value)
+    if size < FLOOR_MIN_GROUP_SIZE:
+        raise AnonymityConfigError(
+            f"min_group_size {size} is below {FLOOR_MIN_GROUP_SIZE}: survey figures for smaller "
+            "groups identify people"
+        )
+    return size
+
+
+@dataclass(frozen=True)
+class Partition:
+    """`whole` splits into `parts` plus `unpublished` respondents that have no figure of their
+    own (e.g. the direct members of an org unit that also has child units)."""
+
+    whole: Hashable
+    parts: tuple[Hashable, ...]
+    unpublished: int = 0
+
+
+@dataclass
+class Suppression:
+    suppressed: set[Hashable] = field(default_factory=set)
+    reasons: dict[Hashable, str] = field(default_factory=dict)
+
+    def add(self, group: Hashable, reason: str) -> bool:
+        if group in self.suppressed:
+            return False
+        self.suppressed.add(group)
+        self.reasons[group] = reason
+        return True
+
+
+def suppress(
+    sizes: Mapping[Hashable, int],
+    partitions: Iterable[Partition],
+    min_group_size: int,
+    nested: Iterable[tuple[Hashable, Hashable]] = (),
+) -> Suppression:
+    """The groups whose figures must not be published, with the reason for each.
+
+    `nested` lists pairs (a, b) where group a contains every member of group b: two shown groups
+    like that must differ by zero or at least `min_group_size` respondents, else b is suppressed.
+    """
+    min_group_size = checked_min_group_size(min_group_size)
+    partitions = list(partitions)
+    nested = list(nested)
+    result = Suppression()
+    for group, size in sizes.items():
+        if size < min_group_size:
+            result.add(group, f"fewer than {min_group_size} respondents")
+    changed = True
+    while changed:
+        changed = False
+        # Partitions of suppressed wholes count too: a whole can still be derived from a shown
+        # group with the same members further up.
+        for partition in partitions:
+            hidden = partition.unpublished + sum(
+                sizes[p] for p in partition.parts if p in result.suppressed
+            )
+            if hidden == 0 or hidden >= min_group_size:
+                continue
+            shown = sorted(
+                (p for p in partition.parts if p not in result.suppressed and sizes[p] > 0),
+                key=lambda p: (sizes[p], str(p)),
+            )
+            if shown:
+                changed |= result.add(
+                    shown[0],
+                    f"complementary: would reveal {hidden} respondents of {partition.whole}",
+                )
+            else:
+                changed |= result.add(
+                    partition.whole, f"complementary: its only parts are suppressed ({hidden})"
+                )
+        for outer, inner in nested:
+            if outer in result.suppressed or inner in result.suppressed:
+                continue
+            difference = sizes[outer] - sizes[inner]
+            if 0 < difference < min_group_size:
+                changed |= result.add(
+                    inner, f"differencing: {outer} minus it leaves {difference} respondents"
+                )
+    return result

@@ -1,0 +1,122 @@
+"""Write, audit, publish (DESIGN.md): BI tools read `serving.duckdb`, never the warehouse.
+
+The publishable schemas (marts, the anonymity-checked survey results, the KPI catalog) are
+copied into a new file, every row stamped with the run id, audited, checkpointed and closed, and
+only then swapped in for `serving.duckdb` with one atomic rename; the previous publication stays
+beside it as `serving.previous.duckdb` for rollback. The file is written in DuckDB 1.4's storage
+format, which the DuckDB bundled with many BI tools can open. Parquet exports of the same tables
+go to `exports/<run_id>/`, and `exports/LATEST` names the newest complete set.
+"""
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+PUBLISHED_SCHEMAS = ("marts", "survey", "kpi")
+SERVING = "serving.duckdb"
+PREVIOUS = "serving.previous.duckdb"
+STORAGE_VERSION = "v1.4.0"
+# Columns that must never reach a published table, whatever a model does.
+FORBIDDEN_COLUMNS = {"bsn", "full_name", "naam", "birth_date", "geboortedatum", "respondent_id"}
+
+
+class PublishError(RuntimeError):
+    """The new publication failed its audit; the previous one stays in place."""
+
+
+@dataclass
+class Publication:
+    run_id: str
+    path: Path
+    tables: dict[str, int]
+    exports: Path
+
+
+def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, str]]:
+    schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
+    return con.sql(
+        f"select schema_name, table_name from duckdb_tables() "
+        f"where database_name = '{database}' and schema_name in ({schemas}) order by all"
+    ).fetchall()
+
+
+def publish(home: Path, run_id: str) -> Publication:
+    warehouse = home / "warehouse.duckdb"
+    staged = home / f"{SERVING}.next"
+    staged.unlink(missing_ok=True)
+    staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{warehouse}' as warehouse (read_only)")
+        con.execute(f"attach '{staged}' as serving (storage_version '{STORAGE_VERSION}')")
+        tables = _tables(con, "warehouse")
+        for schema, table in tables:
+            con.execute(f"create schema if not exists serving.{schema}")
+            con.execute(
+                f'create table serving.{schema}."{table}" as '
+                f'select *, cast(? as varchar) as run_id from warehouse.{schema}."{table}"',
+                [run_id],
+            )
+        counts = _audit(con, tables, run_id)
+        con.execute("checkpoint serving")
+        con.execute("detach serving")
+    finally:
+        con.close()
+    exports = _export_parquet(home, staged, run_id, counts)
+    _swap_in(home, staged)
+    (home / "exports" / "LATEST").write_text(run_id + "\n")
+    return Publication(run_id, home / SERVING, counts, exports)
+
+
+def _audit(con, tables: list[tuple[str, str]], run_id: str) -> dict[str, int]:
+    """Same rows as the warehouse, one run id, no forbidden column: or nothing is published."""
+    counts = {}
+    for schema, table in tables:
+        source = con.sql(f'select count(*) from warehouse.{schema}."{table}"').fetchall()[0][0]
+        copied, runs = con.sql(
+            f'select count(*), count(distinct run_id) from serving.{schema}."{table}"'
+        ).fetchall()[0]
+        if copied != source or (copied and runs != 1):
+            raise PublishError(f"{schema}.{table}: copied {copied} of {source} rows")
+        columns = {
+            c[0]
+            for c in con.sql(
+                f"select column_name from duckdb_columns() where database_name = 'serving' "
+                f"and schema_name = '{schema}' and table_name = '{table}'"
+            ).fetchall()
+        }
+        leaked = columns & FORBIDDEN_COLUMNS
+        if leaked:
+            raise PublishError(f"{schema}.{table} has forbidden column(s) {sorted(leaked)}")
+        counts[f"{schema}.{table}"] = copied
+    return counts
+
+
+def _export_parquet(home: Path, staged: Path, run_id: str, counts: dict[str, int]) -> Path:
+    target = home / "exports" / run_id
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    with duckdb.connect(str(staged), read_only=True) as con:
+        for name in counts:
+            schema, table = name.split(".", 1)
+            con.execute(
+                f"copy (select * from {schema}.\"{table}\") to '{partial / (name + '.parquet')}' "
+                "(format parquet)"
+            )
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
+
+
+def _swap_in(home: Path, staged: Path) -> None:
+    """Keep the current publication as the previous one, then replace it in one rename."""
+    current, previous = home / SERVING, home / PREVIOUS
+    if current.exists():
+        previous.unlink(missing_ok=True)
+        os.link(current, previous)
+    os.replace(staged, current)

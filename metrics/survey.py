@@ -1,0 +1,321 @@
+"""Published survey results: every group figure the platform may show, with anonymity applied.
+
+Groups are an org unit with everything below it, per wave, for all respondents and, in
+confidential waves, split by one HR attribute (job family, tenure band, age band, contract type,
+manager). The figures are the governed metric definitions (dbt_project/models/semantic/
+sem_engagement.yml): MetricFlow answers their additive parts per finest cell in one query, the
+parts are summed per group, and the derived metrics' own expressions are evaluated on those sums.
+Then metrics.anonymity decides which groups may be shown; the others are published as nulls with
+a reason. `peoplemart kpi` answers survey metrics from these tables only.
+"""
+
+import itertools
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from metrics.anonymity import Partition, checked_min_group_size, suppress
+from metrics.query import KpiQuery, KpiQueryError, mf_csv
+
+SURVEY_METRICS = ("respondents", "engagement_index", "engaged_share", "enps", "response_rate")
+DRIVER_METRIC = "driver_score"
+ATTRIBUTES = ("job_family", "tenure_band", "age_band", "contract_type", "manager")
+ALL = "all"
+RESULTS_TABLE = "survey.engagement_results"
+DRIVERS_TABLE = "survey.driver_results"
+
+
+def _inputs(manifest: dict, metric: str) -> list[str]:
+    definition = next(m for m in manifest["metrics"] if m["name"] == metric)
+    return [m["name"] for m in definition["type_params"]["metrics"]] or [metric]
+
+
+def _expression(manifest: dict, metric: str) -> str:
+    definition = next(m for m in manifest["metrics"] if m["name"] == metric)
+    return definition["type_params"]["expr"] or metric
+
+
+def _tree(con: duckdb.DuckDBPyConnection) -> tuple[dict, dict]:
+    rows = con.sql("select org_unit_id, parent_org_unit_id, org_level from marts.dim_org_units")
+    parent, level = {}, {}
+    for unit, parent_unit, depth in rows.fetchall():
+        parent[unit], level[unit] = parent_unit, depth
+    return parent, level
+
+
+def _ancestors(unit: str | None, parent: dict) -> list[str]:
+    chain = []
+    while unit is not None and unit in parent:
+        chain.append(unit)
+        unit = parent[unit]
+    return chain
+
+
+def build_groups(cells: pl.DataFrame, parent: dict, components: list[str]) -> pl.DataFrame:
+    """Sum the additive components of every cell into each group it belongs to."""
+    rows = []
+    for cell in cells.iter_rows(named=True):
+        # Respondents without the attribute (not found in HR) are in no split group: they stay
+        # a hidden part of the unit's whole.
+        attribute_values = [(ALL, None)] + [
+            (a, cell[a])
+            for a in ATTRIBUTES
+            if cell["anonymity"] == "confidential" and cell[a] is not None
+        ]
+        for node in _ancestors(cell["org_unit"], parent):
+            for attribute, value in attribute_values:
+                rows.append(
+                    {
+                        "wave_id": cell["wave_id"],
+                        "org_unit_id": node,
+                        "attribute": attribute,
+                        "attribute_value": value,
+                        "direct": node == cell["org_unit"],
+                        **{c: cell[c] or 0 for c in components},
+                    }
+                )
+    schema = {
+        "wave_id": pl.String,
+        "org_unit_id": pl.String,
+        "attribute": pl.String,
+        "attribute_value": pl.String,
+        "direct": pl.Boolean,
+        **dict.fromkeys(components, pl.Float64),
+    }
+    frame = pl.DataFrame(rows, schema=schema)
+    keys = ["wave_id", "org_unit_id", "attribute", "attribute_value"]
+    return frame.group_by(keys).agg(
+        *[pl.col(c).sum() for c in components],
+        *[pl.col(c).filter(pl.col("direct")).sum().alias(f"direct_{c}") for c in components],
+    )
+
+
+def anonymity_flags(groups: pl.DataFrame, parent: dict, min_group_size: int) -> pl.DataFrame:
+    """Which groups are suppressed, by the partitions and nestings a reader could exploit."""
+    flags = []
+    for wave_id, wave_groups in groups.group_by("wave_id"):
+        sizes, direct = {}, {}
+        for g in wave_groups.iter_rows(named=True):
+            key = (g["org_unit_id"], g["attribute"], g["attribute_value"])
+            sizes[key] = int(g["respondents"])
+            direct[key] = int(g["direct_respondents"])
+        children = defaultdict(list)
+        for unit, parent_unit in parent.items():
+            children[parent_unit].append(unit)
+        partitions, nested = [], []
+        for key in sizes:
+            unit, attribute, value = key
+            parts = tuple(
+                (c, attribute, value) for c in children[unit] if (c, attribute, value) in sizes
+            )
+            # The unit's own members are not a published group: a hidden part of the whole.
+            partitions.append(Partition(key, parts, direct[key]))
+            for ancestor in _ancestors(parent.get(unit), parent):
+                for outer in ((ancestor, attribute, value), (ancestor, ALL, None)):
+                    if outer in sizes:
+                        nested.append((outer, key))
+            if attribute != ALL:
+                nested.append(((unit, ALL, None), key))
+        for unit in {k[0] for k in sizes}:
+            for attribute in ATTRIBUTES:
+                parts = tuple(k for k in sizes if k[0] == unit and k[1] == attribute)
+                if parts:
+                    shown_total = sum(sizes[p] for p in parts)
+                    unknown = sizes[(unit, ALL, None)] - shown_total
+                    partitions.append(Partition((unit, ALL, None), parts, unknown))
+        result = suppress(sizes, partitions, min_group_size, nested)
+        for key in sizes:
+            flags.append(
+                {
+                    "wave_id": wave_id[0],
+                    "org_unit_id": key[0],
+                    "attribute": key[1],
+                    "attribute_value": key[2],
+                    "is_suppressed": key in result.suppressed,
+                    "suppression_reason": result.reasons.get(key),
+                }
+            )
+    return pl.DataFrame(
+        flags,
+        schema={
+            "wave_id": pl.String,
+            "org_unit_id": pl.String,
+            "attribute": pl.String,
+            "attribute_value": pl.String,
+            "is_suppressed": pl.Boolean,
+            "suppression_reason": pl.String,
+        },
+    )
+
+
+def _evaluate(frame: pl.DataFrame, expressions: dict[str, str]) -> pl.DataFrame:
+    """The governed derived-metric expressions, evaluated by DuckDB on the summed components."""
+    con = duckdb.connect()
+    try:
+        con.register("summed", frame)
+        select = ", ".join(f"({expr}) as {name}" for name, expr in expressions.items())
+        return con.sql(f"select *, {select} from summed").pl()
+    finally:
+        con.close()
+
+
+def publish_survey_results(
+    home: Path, project_dir: Path, mf_executable: str, min_group_size: int | None = None
+) -> dict:
+    """Compute, suppress and write the survey result tables into the warehouse."""
+    min_group_size = checked_min_group_size(min_group_size)
+    manifest = json.loads((project_dir / "target" / "semantic_manifest.json").read_text())
+    derived = [m for m in SURVEY_METRICS if m != "respondents"]
+    components = sorted({c for m in derived for c in _inputs(manifest, m)} | {"respondents"})
+    group_by = ["wave__wave_id", "wave__anonymity", "segment__org_unit"] + [
+        f"segment__{a}" for a in ATTRIBUTES
+    ]
+    cells = mf_csv(components, group_by, project_dir, home, mf_executable)
+    drivers = mf_csv(
+        _inputs(manifest, DRIVER_METRIC),
+        [*group_by, "construct_score__construct"],
+        project_dir,
+        home,
+        mf_executable,
+    )
+    renames = {g: g.split("__", 1)[1] for g in [*group_by, "construct_score__construct"]}
+    renames["wave__wave_id"], renames["wave__anonymity"] = "wave_id", "anonymity"
+    cells = cells.rename(renames, strict=False)
+    drivers = drivers.rename(renames, strict=False)
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        parent, _ = _tree(con)
+    # Invitations carry no wave anonymity of their own: take it from the wave's respondents.
+    anonymity = dict(cells.drop_nulls("anonymity").select("wave_id", "anonymity").iter_rows())
+    cells = cells.with_columns(pl.col("wave_id").replace_strict(anonymity, default=None).alias(
+        "anonymity"))  # fmt: skip
+    groups = build_groups(cells, parent, components)
+    flags = anonymity_flags(groups, parent, min_group_size)
+    keys = ["wave_id", "org_unit_id", "attribute", "attribute_value"]
+    results = _evaluate(groups, {m: _expression(manifest, m) for m in derived}).join(
+        flags, on=keys, how="left", nulls_equal=True
+    )
+    shown = ~pl.col("is_suppressed")
+    results = results.select(
+        *keys,
+        pl.when(shown).then(pl.col("respondents")).alias("respondents"),
+        pl.when(shown).then(pl.col("invited")).alias("invited"),
+        *[pl.when(shown).then(pl.col(m)).alias(m) for m in derived],
+        "is_suppressed",
+        "suppression_reason",
+    )
+    driver_components = _inputs(manifest, DRIVER_METRIC)
+    driver_groups = (
+        pl.concat(
+            [
+                build_groups(part.drop("construct"), parent, driver_components).with_columns(
+                    pl.lit(construct[0]).alias("construct")
+                )
+                for construct, part in drivers.group_by("construct")
+            ]
+        )
+        if drivers.height
+        else None
+    )
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("create schema if not exists survey")
+        con.register("results_frame", results)
+        con.execute(f"create or replace table {RESULTS_TABLE} as select * from results_frame")
+        if driver_groups is not None:
+            scored = _evaluate(
+                driver_groups, {DRIVER_METRIC: _expression(manifest, DRIVER_METRIC)}
+            ).join(flags, on=keys, how="left", nulls_equal=True)
+            scored = scored.select(
+                *keys,
+                "construct",
+                pl.when(~pl.col("is_suppressed").fill_null(True))
+                .then(pl.col(DRIVER_METRIC))
+                .alias(DRIVER_METRIC),
+                pl.col("is_suppressed").fill_null(True),
+            )
+            con.register("drivers_frame", scored)
+            con.execute(f"create or replace table {DRIVERS_TABLE} as select * from drivers_frame")
+    return {
+        "groups": results.height,
+        "suppressed": int(results["is_suppressed"].sum()),
+        "min_group_size": min_group_size,
+    }
+
+
+def nested_pairs_breaking_the_rules(results: pl.DataFrame, min_group_size: int) -> list:
+    """For tests and audits: shown pairs (unit, unit below it) closer than the threshold."""
+    shown = results.filter(~pl.col("is_suppressed") & (pl.col("attribute") == ALL))
+    sizes = {
+        (r["wave_id"], r["org_unit_id"]): r["respondents"] for r in shown.iter_rows(named=True)
+    }
+    return [
+        (a, b)
+        for a, b in itertools.permutations(sizes, 2)
+        if a[0] == b[0] and 0 < sizes[a] - sizes[b] < min_group_size
+    ]
+
+
+def is_survey_question(metrics: list[str]) -> bool:
+    survey = [m for m in metrics if m in (*SURVEY_METRICS, DRIVER_METRIC)]
+    if survey and len(survey) != len(metrics):
+        raise KpiQueryError(
+            f"{', '.join(survey)} are survey figures, published with anonymity rules applied; "
+            "ask for them separately from other metrics"
+        )
+    return bool(survey)
+
+
+def answer_survey(query: KpiQuery, home: Path) -> pl.DataFrame:
+    """Survey metrics from the published, anonymity-checked results (never from raw facts)."""
+    if query.grain:
+        raise KpiQueryError("survey figures are per wave: leave out --grain (use --from/--to)")
+    # Every answer is per wave (and driver scores per construct): asking for them is a no-op.
+    by = [d for d in query.by if d not in ("wave", "construct")]
+    if "construct" in query.by and DRIVER_METRIC not in query.metrics:
+        raise KpiQueryError("--by construct splits driver_score only")
+    org = [d for d in by if d == "org_unit" or d.startswith("org_level_")]
+    attributes = [d for d in by if d in ATTRIBUTES]
+    rest = [d for d in by if d not in org and d not in attributes]
+    if rest or len(org) > 1 or len(attributes) > 1:
+        raise KpiQueryError(
+            "survey figures split by at most one of org_unit/org_level_N and one of "
+            f"{', '.join(ATTRIBUTES)}; not by {', '.join(rest) or ', '.join(query.by)}"
+        )
+    drivers = DRIVER_METRIC in query.metrics
+    if drivers and len(query.metrics) > 1:
+        raise KpiQueryError("driver_score is one row per construct: ask for it on its own")
+    table = DRIVERS_TABLE if drivers else RESULTS_TABLE
+    level = (
+        "org_units.org_level = 1"
+        if not org
+        else "true"
+        if org[0] == "org_unit"
+        else f"org_units.org_level = {int(org[0].rsplit('_', 1)[1])}"
+    )
+    attribute = attributes[0] if attributes else ALL
+    columns = ["results.wave_id as wave"]
+    if org:
+        columns.append(f"results.org_unit_id as {org[0]}")
+    if attributes:
+        columns.append(f"results.attribute_value as {attribute}")
+    if drivers:
+        columns.append("results.construct")
+    columns += [f"results.{m}" for m in query.metrics] + ["results.is_suppressed as suppressed"]
+    sql = f"""
+        select {", ".join(columns)}
+        from {table} as results
+        join staging.stg_survey__waves as waves on results.wave_id = waves.wave_id
+        join marts.dim_org_units as org_units on results.org_unit_id = org_units.org_unit_id
+        where results.attribute = ? and {level}
+          and (cast(? as date) is null or waves.start_date >= cast(? as date))
+          and (cast(? as date) is null or waves.start_date <= cast(? as date))
+        order by all"""
+    start, end = query.start, query.end
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        tables = {r[0] for r in con.sql(
+            "select schema_name || '.' || table_name from duckdb_tables()").fetchall()}  # fmt: skip
+        if table not in tables:
+            raise KpiQueryError(f"no published survey results in {home}: run the pipeline")
+        return con.sql(sql, params=[attribute, start, start, end, end]).pl()

@@ -1,0 +1,87 @@
+"""Engagement figures against hand-computed values (tests/fixtures/survey.py), built by the real
+pipeline, and the anonymity rules on what `peoplemart kpi` and the published tables show."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.fixtures import survey
+from tests.pipeline import built_home, kpi, kpi_json, read_only
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("engagement")]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    return built_home(tmp_path_factory, "engagement", survey.write_landing)
+
+
+@pytest.fixture(scope="module")
+def warehouse(home):
+    con = read_only(home)
+    yield con
+    con.close()
+
+
+def test_engagement_index_engaged_share_enps_and_response_rate(home):
+    by_wave = {r["wave"]: r for r in kpi_json(
+        home, "engagement_index,engaged_share,enps,response_rate,respondents")}  # fmt: skip
+    w1 = by_wave["W1"]
+    for metric in ("engagement_index", "engaged_share", "enps", "response_rate", "respondents"):
+        assert w1[metric] == pytest.approx(survey.W1[metric]), metric
+    assert w1["suppressed"] is False
+
+
+def test_driver_scores(home):
+    [row] = kpi_json(home, "driver_score", "--from", "2025-01-01", "--to", "2025-01-31")
+    assert row["construct"] == "manager_support"
+    assert row["driver_score"] == pytest.approx(survey.W1["manager_support"])
+
+
+def test_a_wave_under_the_threshold_shows_no_figure_and_no_count(home):
+    by_wave = {r["wave"]: r for r in kpi_json(home, "engagement_index,respondents,response_rate")}
+    assert by_wave["W2"] == {
+        "wave": "W2",
+        "engagement_index": None,
+        "respondents": None,
+        "response_rate": None,
+        "suppressed": True,
+    }
+
+
+def test_a_small_group_and_its_complement_are_suppressed(home):
+    tenure = kpi_json(home, "engagement_index,respondents", "--by", "tenure_band")
+    assert {r["tenure_band"]: r["suppressed"] for r in tenure if r["wave"] == "W1"} == {
+        "<1y": True,
+        "5-10y": True,  # W1 (6) minus it would otherwise reveal P5's answers
+    }
+    assert all(r["engagement_index"] is None and r["respondents"] is None for r in tenure)
+
+
+def test_survey_metrics_are_never_mixed_with_others_or_split_by_two_org_levels(home):
+    mixed = kpi(home, "engagement_index,headcount")
+    assert mixed.returncode == 2 and "separately" in mixed.stderr
+    grain = kpi(home, "enps", "--grain", "month")
+    assert grain.returncode == 2 and "per wave" in grain.stderr
+    drivers = kpi(home, "driver_score,respondents")
+    assert drivers.returncode == 2 and "on its own" in drivers.stderr
+    by_construct = kpi_json(home, "driver_score", "--by", "wave", "--by", "construct")
+    assert [r["construct"] for r in by_construct] == ["manager_support"]
+
+
+def test_respondent_level_rows_stay_private_and_anonymous_waves_unlinked(home):
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        schemas = dict(
+            con.sql("""select table_name, schema_name from duckdb_tables()
+                                  where table_name like 'fct_survey_%'""").fetchall()
+        )
+        anonymous_links = con.sql("""select count(*) from survey_private.fct_survey_respondents
+                                     where anonymity = 'anonymous' and job_family is not null
+                                  """).fetchall()[0][0]
+        published = con.sql("select * from survey.engagement_results").pl()
+    assert schemas["fct_survey_respondents"] == "survey_private"
+    assert anonymous_links == 0
+    assert "employee_key" not in published.columns and "respondent_id" not in published.columns
+    shown = published.filter(~published["is_suppressed"])
+    assert shown.height > 0 and shown["respondents"].min() >= 5

@@ -1,0 +1,104 @@
+"""The demo organisation (the generator's defaults: 2,000 employees, 5 years), run end to end:
+what the issues promise to find on the demo, found by the real pipeline."""
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from generator.deliveries import GeneratorConfig, generate
+
+PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("demo")
+    generate(GeneratorConfig(out=root / "landing"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
+    result = subprocess.run(
+        [PEOPLEMART, "run", "--landing", str(root / "landing"), "--home", str(root / "home")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return root / "landing", root / "home"
+
+
+@pytest.fixture(scope="module")
+def warehouse(demo):
+    con = duckdb.connect(str(demo[1] / "warehouse.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def test_the_driver_analysis_finds_the_manager_effect(warehouse):
+    top = warehouse.sql("""select distinct construct from marts.fct_engagement_drivers
+                           where driver_rank = 1""").fetchall()
+    assert top == [("manager_support",)]
+    turnover = dict(
+        warehouse.sql("""
+            select engagement_band, sum(leavers_12_months) * 100.0 / sum(members)
+            from marts.fct_engagement_turnover_by_band
+            where not is_follow_up_incomplete group by 1""").fetchall()
+    )
+    assert turnover["low (<60)"] > turnover["medium (60-75)"] > turnover["high (75+)"]
+
+
+def test_verzuim_is_realistic_and_the_monitor_lists_overdue_milestones(demo, warehouse):
+    result = subprocess.run(
+        [PEOPLEMART, "kpi", "verzuim_pct", "--home", str(demo[1]), "--grain", "year",
+         "--from", "2021-01-01", "--to", "2025-12-31", "--format", "json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    years = json.loads(result.stdout)
+    assert len(years) == 5 and all(3 < y["verzuim_pct"] < 8 for y in years)
+    overdue = warehouse.sql(
+        "select count(*) from marts.rpt_poortwachter_cases where action = 'overdue'"
+    ).fetchall()[0][0]
+    assert overdue > 0
+
+
+def test_the_reconciliation_finds_exactly_the_planted_differences(demo, warehouse):
+    planted = pl.read_csv(demo[0] / ".truth" / "planted_payroll_differences.csv")
+    found = warehouse.sql("""select cost_center, strftime(month_start_date, '%Y-%m')
+                             from marts.fct_fte_reconciliation_monthly
+                             where reconciliation_status <> 'match'""").fetchall()
+    assert set(found) == set(zip(planted["cost_center"], planted["period"], strict=True))
+    restated = json.loads((demo[0] / ".truth" / "restated_periods.json").read_text())
+    periods = warehouse.sql(
+        "select distinct period from marts.fct_finance_restatements where difference <> 0"
+    ).fetchall()
+    assert periods == [(restated["period"],)]
+
+
+def column(warehouse, sql: str) -> set:
+    return {row[0] for row in warehouse.sql(sql).fetchall()}
+
+
+def test_spp_covers_every_scenario_and_family_and_starts_from_the_workforce_core(warehouse):
+    projected = column(warehouse, "select job_family from marts.fct_spp_supply_projection")
+    scenarios = column(warehouse, "select scenario from staging.stg_planning__demand_scenarios")
+    assert projected == column(warehouse, "select job_family from marts.dim_jobs")
+    gap = set(warehouse.sql("select scenario, job_family from marts.fct_spp_gap").fetchall())
+    assert gap == {(s, f) for s in scenarios for f in projected}
+    [(as_of,)] = warehouse.sql("select as_of_date from intermediate.int_hr_snapshots_dated"
+                               ).fetchall()  # fmt: skip
+    supply = warehouse.sql("select sum(fte), sum(headcount) from marts.fct_spp_supply_today"
+                           ).fetchall()[0]  # fmt: skip
+    core = warehouse.sql(
+        "select sum(fte_at_month_end), sum(headcount_at_month_end) "
+        "from marts.fct_workforce_monthly where month_start_date = ?",
+        params=[dt.date(as_of.year, as_of.month, 1)],
+    ).fetchall()[0]
+    assert float(supply[0]) == pytest.approx(float(core[0]), abs=1e-6)
+    assert supply[1] == core[1]

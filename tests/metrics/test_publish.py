@@ -1,0 +1,52 @@
+"""Write, audit, publish: a failed audit leaves the last good publication in place."""
+
+import duckdb
+import pytest
+
+from metrics.publish import PREVIOUS, SERVING, PublishError, publish
+
+
+def warehouse(home, extra_column: str | None = None):
+    home.mkdir(exist_ok=True)
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("create schema if not exists marts")
+        con.execute("create schema if not exists restricted")
+        con.execute("create or replace table restricted.people as select date '1990-01-01' as d")
+        column = f", 'x' as {extra_column}" if extra_column else ""
+        con.execute(
+            f"create or replace table marts.fct_x as select range as n{column} from range(5)"
+        )
+
+
+def test_a_publication_carries_the_run_id_and_only_publishable_schemas(tmp_path):
+    warehouse(tmp_path)
+    publication = publish(tmp_path, "run-a")
+    assert publication.tables == {"marts.fct_x": 5}
+    with duckdb.connect(str(tmp_path / SERVING), read_only=True) as con:
+        assert con.sql("select distinct run_id from marts.fct_x").fetchall() == [("run-a",)]
+        schemas = {r[0] for r in con.sql("select schema_name from duckdb_tables()").fetchall()}
+        [(tags,)] = con.sql(
+            "select tags from duckdb_databases() where database_name = 'serving'"
+        ).fetchall()
+    assert schemas == {"marts"} and tags["storage_version"].startswith("v1.4")
+    assert (tmp_path / "exports" / "run-a" / "marts.fct_x.parquet").exists()
+    assert (tmp_path / "exports" / "LATEST").read_text().strip() == "run-a"
+
+
+def test_the_previous_publication_is_kept_for_rollback(tmp_path):
+    warehouse(tmp_path)
+    publish(tmp_path, "run-a")
+    publish(tmp_path, "run-b")
+    with duckdb.connect(str(tmp_path / PREVIOUS), read_only=True) as con:
+        assert con.sql("select distinct run_id from marts.fct_x").fetchall() == [("run-a",)]
+
+
+def test_a_forbidden_column_fails_the_audit_and_changes_nothing(tmp_path):
+    warehouse(tmp_path)
+    publish(tmp_path, "run-a")
+    warehouse(tmp_path, extra_column="birth_date")
+    with pytest.raises(PublishError, match="birth_date"):
+        publish(tmp_path, "run-b")
+    with duckdb.connect(str(tmp_path / SERVING), read_only=True) as con:
+        assert con.sql("select distinct run_id from marts.fct_x").fetchall() == [("run-a",)]
+    assert (tmp_path / "exports" / "LATEST").read_text().strip() == "run-a"

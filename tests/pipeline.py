@@ -1,0 +1,48 @@
+"""Run the real pipeline on a landing folder and ask it questions: shared by the test modules
+that check hand-computed fixtures."""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
+
+
+def built_home(tmp_path_factory, name: str, write_landing: Callable[[Path], Path]) -> Path:
+    """A fresh home built by `peoplemart run` from the landing `write_landing` writes."""
+    root = tmp_path_factory.mktemp(name)
+    landing = write_landing(root / "landing")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
+    result = subprocess.run(
+        [PEOPLEMART, "run", "--landing", str(landing), "--home", str(root / "home")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return root / "home"
+
+
+def read_only(home: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+
+
+def kpi(home: Path, metrics: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PEOPLEMART, "kpi", metrics, "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def kpi_json(home: Path, metrics: str, *args: str) -> list[dict]:
+    result = kpi(home, metrics, *args, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
