@@ -19,6 +19,27 @@ from generator.deliveries import GeneratorConfig, generate
 PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
 
 
+DBT_TARGET = Path(__file__).resolve().parents[1] / "dbt_project" / "target"
+
+
+def dbt_seconds_by_area() -> dict[str, float]:
+    """Model build seconds of the newest dbt build, per area (workforce, absence, finance, ...),
+    from dbt's run_results.json: which marts the time goes to."""
+    runs = sorted(DBT_TARGET.glob("*/run_results.json"), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        return {}
+    manifest = json.loads((runs[-1].parent / "manifest.json").read_text())
+    areas: dict[str, float] = {}
+    for result in json.loads(runs[-1].read_text())["results"]:
+        node = manifest["nodes"].get(result["unique_id"])
+        if not node or node["resource_type"] != "model":
+            continue
+        path = node["original_file_path"].split("/")
+        area = "/".join(path[1:3]) if len(path) > 3 else path[1]
+        areas[area] = round(areas.get(area, 0) + result["execution_time"], 1)
+    return dict(sorted(areas.items(), key=lambda item: -item[1]))
+
+
 def bench_size(employees: int, years: int, work: Path) -> dict:
     landing, home = work / "landing", work / "home"
     with measured("generate") as generation:
@@ -42,6 +63,7 @@ def bench_size(employees: int, years: int, work: Path) -> dict:
     report = json.loads(next((home / "runs").glob("*.json")).read_text())
     pipeline.extra = {
         "steps": report["steps"],
+        "dbt_model_seconds_by_area": dbt_seconds_by_area(),
         "rows_loaded": sum(f["rows_loaded"] for f in report["files"]),
     }
     with measured("incremental_night") as incremental:
@@ -90,6 +112,19 @@ def main(argv: list[str] | None = None) -> None:
                 f"| {result['employees']:,} | {stage['name']} | {stage['seconds']} | "
                 f"{stage['peak_rss_mb']} |"
             )
+            # The pipeline's own steps (ingest, dbt build, survey results, catalog, publish),
+            # and where the dbt build's time goes, by area of the warehouse.
+            extra = stage.get("extra") or {}
+            for step in extra.get("steps", []):
+                lines.append(
+                    f"| {result['employees']:,} | &nbsp;&nbsp;{stage['name']}: {step['step']} | "
+                    f"{step['seconds']} | |"
+                )
+            for area, seconds in extra.get("dbt_model_seconds_by_area", {}).items():
+                lines.append(
+                    f"| {result['employees']:,} | &nbsp;&nbsp;&nbsp;&nbsp;dbt models in {area} | "
+                    f"{seconds} | |"
+                )
     lines += [
         "",
         "`incremental_night` re-runs on the same landing: every file is already in the "

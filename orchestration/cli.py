@@ -159,7 +159,8 @@ def print_summary(report) -> None:
 
 
 def cmd_run(args) -> int:
-    from orchestration.runner import WriterBusy, run_pipeline
+    from orchestration.defs.resources import alert_webhook_from_env
+    from orchestration.runner import WriterBusy, raise_alert, run_pipeline
 
     home, landing = args.home.resolve(), args.landing.resolve()
     if not landing.is_dir():
@@ -175,6 +176,8 @@ def cmd_run(args) -> int:
     path = report.write(home)
     print(f"  run report: {path}")
     if not report.success or report.failed_checks:
+        alert = raise_alert(report, home, alert_webhook_from_env())
+        print(f"  alert: {alert}", file=sys.stderr)
         print("peoplemart run: the run failed; see the failures above", file=sys.stderr)
         return 1
     return 0

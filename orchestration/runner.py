@@ -9,6 +9,8 @@ import json
 import logging
 import os
 import time
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -206,3 +208,31 @@ def _file_results(warehouse: Path, run_id: str) -> list[dict]:
         "notes",
     ]
     return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def raise_alert(report: RunReport, home: Path, webhook: str | None) -> Path:
+    """A failed night leaves an alert file and, when configured, posts it to a webhook (chat,
+    incident tool). A webhook that cannot be reached is noted in the file, never fatal."""
+    alert = {
+        "run_id": report.run_id,
+        "home": report.home,
+        "failed_steps": report.failures,
+        "failed_checks": [f"{c['asset']} {c['check']}" for c in report.failed_checks],
+        "see": f"peoplemart runs --home {home}; report {home / 'runs' / (report.run_id + '.json')}",
+    }
+    if webhook:
+        request = urllib.request.Request(
+            webhook,
+            data=json.dumps(alert).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                alert["webhook_status"] = response.status
+        except (urllib.error.URLError, TimeoutError) as error:
+            alert["webhook_error"] = str(error)
+    path = home / "alerts" / f"{report.run_id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(alert, indent=2))
+    return path

@@ -1,5 +1,5 @@
 """Resources: the only place that reads the environment (PEOPLEMART_HOME, _LANDING, _SECRET_KEY,
-_SURVEY_MIN_GROUP_SIZE)."""
+_SURVEY_MIN_GROUP_SIZE, _ALERT_WEBHOOK)."""
 
 import os
 import secrets
@@ -59,6 +59,11 @@ class PeoplemartHome(dg.ConfigurableResource):
             key_file.write_text(secrets.token_hex(32))
             key_file.chmod(0o600)
         return Pseudonymiser(key_file.read_text().strip().encode())
+
+
+def alert_webhook_from_env() -> str | None:
+    """Where a failed run is reported besides the alert file (PEOPLEMART_ALERT_WEBHOOK)."""
+    return os.environ.get("PEOPLEMART_ALERT_WEBHOOK") or None
 
 
 def peoplemart_home_from_env() -> PeoplemartHome:

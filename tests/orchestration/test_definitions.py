@@ -107,3 +107,39 @@ def test_runs_lists_the_runs_of_a_home_newest_first(tmp_path):
     assert result.returncode == 0 and lines[1].startswith("new") and lines[2].startswith("old")
     assert "FAILED" in lines[1] and "hris/contracts nothing_lost" in lines[1]
     assert "succeeded" in lines[2]
+
+
+def test_a_failed_run_leaves_an_alert_and_posts_it_to_the_webhook(tmp_path):
+    import http.server
+    import json
+    import threading
+
+    from orchestration.runner import RunReport, raise_alert
+
+    received = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the standard library's name
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    report = RunReport(
+        run_id="r1", success=False, started_at=0, finished_at=1, landing="l", home=str(tmp_path),
+        checks=[{"asset": "hris/contracts", "check": "nothing_lost", "passed": False,
+                 "severity": "ERROR"}],
+        failures=["warehouse_models: dbt build failed"],
+    )  # fmt: skip
+    path = raise_alert(report, tmp_path, f"http://127.0.0.1:{server.server_port}/hook")
+    server.server_close()
+    alert = json.loads(path.read_text())
+    assert path == tmp_path / "alerts" / "r1.json" and alert["webhook_status"] == 204
+    assert received[0]["failed_checks"] == ["hris/contracts nothing_lost"]
+    assert received[0]["failed_steps"] == ["warehouse_models: dbt build failed"]
+    unreachable = raise_alert(report, tmp_path, "http://127.0.0.1:9/nowhere")
+    assert "webhook_error" in json.loads(unreachable.read_text())

@@ -53,13 +53,13 @@ first_days as (
 
 ),
 
-last_days as (
+-- An employment period runs without interruption from hire to termination (a gap between
+-- contracts inside it is a data finding, fct_workforce_findings): retained = the period is not
+-- terminated before the last day. One row per period, not per covered month: it stays small.
+periods as (
 
-    select distinct
-        employment_period_key,
-        sub_to as active_date
-    from coverage
-    where sub_to = month_end_date
+    select employment_period_key, termination_date
+    from {{ ref('int_employment_periods_derived') }}
 
 ),
 
@@ -71,12 +71,18 @@ final as (
         first_days.period_end_date,
         first_days.segment_key,
         count(*) as starters,
-        count(last_days.employment_period_key) as retained
+        sum(
+            case
+                when periods.termination_date is null
+                    or periods.termination_date >= first_days.period_end_date
+                    then 1
+                else 0
+            end
+        ) as retained
     from first_days
     cross join snapshot
-    left join last_days
-        on first_days.employment_period_key = last_days.employment_period_key
-        and first_days.period_end_date = last_days.active_date
+    inner join periods
+        on first_days.employment_period_key = periods.employment_period_key
     where first_days.period_end_date <= snapshot.as_of_date
     group by
         first_days.period_grain,
