@@ -55,37 +55,34 @@ def _ancestors(unit: str | None, parent: dict) -> list[str]:
 
 
 def build_groups(cells: pl.DataFrame, parent: dict, components: list[str]) -> pl.DataFrame:
-    """Sum the additive components of every cell into each group it belongs to."""
-    rows = []
-    for cell in cells.iter_rows(named=True):
-        # Respondents without the attribute (not found in HR) are in no split group: they stay
-        # a hidden part of the unit's whole.
-        attribute_values = [(ALL, None)] + [
-            (a, cell[a])
-            for a in ATTRIBUTES
-            if cell["anonymity"] == "confidential" and cell[a] is not None
-        ]
-        for node in _ancestors(cell["org_unit"], parent):
-            for attribute, value in attribute_values:
-                rows.append(
-                    {
-                        "wave_id": cell["wave_id"],
-                        "org_unit_id": node,
-                        "attribute": attribute,
-                        "attribute_value": value,
-                        "direct": node == cell["org_unit"],
-                        **{c: cell[c] or 0 for c in components},
-                    }
-                )
-    schema = {
-        "wave_id": pl.String,
-        "org_unit_id": pl.String,
-        "attribute": pl.String,
-        "attribute_value": pl.String,
-        "direct": pl.Boolean,
-        **dict.fromkeys(components, pl.Float64),
-    }
-    frame = pl.DataFrame(rows, schema=schema)
+    """Sum the additive components of every cell into each group it belongs to (vectorised: a
+    cell joins every ancestor of its unit, once for all respondents and once per attribute)."""
+    ancestry = pl.DataFrame(
+        [
+            {"org_unit": unit, "org_unit_id": node, "direct": node == unit}
+            for unit in parent
+            for node in _ancestors(unit, parent)
+        ],
+        schema={"org_unit": pl.String, "org_unit_id": pl.String, "direct": pl.Boolean},
+    )
+    values = cells.with_columns(pl.col(c).cast(pl.Float64).fill_null(0) for c in components)
+    placed = values.join(ancestry, on="org_unit", how="inner")
+    keep = ["wave_id", "org_unit_id", "direct", *components]
+    parts = [placed.select(*keep, pl.lit(ALL).alias("attribute"),
+                           pl.lit(None, pl.String).alias("attribute_value"))]  # fmt: skip
+    # Respondents without the attribute (not found in HR, or an anonymous wave) are in no split
+    # group: they stay a hidden part of the unit's whole.
+    for attribute in ATTRIBUTES:
+        parts.append(
+            placed.filter(
+                (pl.col("anonymity") == "confidential") & pl.col(attribute).is_not_null()
+            ).select(
+                *keep,
+                pl.lit(attribute).alias("attribute"),
+                pl.col(attribute).cast(pl.String).alias("attribute_value"),
+            )
+        )
+    frame = pl.concat(parts)
     keys = ["wave_id", "org_unit_id", "attribute", "attribute_value"]
     return frame.group_by(keys).agg(
         *[pl.col(c).sum() for c in components],
@@ -119,9 +116,12 @@ def anonymity_flags(groups: pl.DataFrame, parent: dict, min_group_size: int) -> 
                         nested.append((outer, key))
             if attribute != ALL:
                 nested.append(((unit, ALL, None), key))
+        by_unit_attribute = defaultdict(list)
+        for key in sizes:
+            by_unit_attribute[(key[0], key[1])].append(key)
         for unit in {k[0] for k in sizes}:
             for attribute in ATTRIBUTES:
-                parts = tuple(k for k in sizes if k[0] == unit and k[1] == attribute)
+                parts = tuple(by_unit_attribute.get((unit, attribute), ()))
                 if parts:
                     shown_total = sum(sizes[p] for p in parts)
                     unknown = sizes[(unit, ALL, None)] - shown_total
