@@ -9,7 +9,6 @@ Then metrics.anonymity decides which groups may be shown; the others are publish
 a reason. `peoplemart kpi` answers survey metrics from these tables only.
 """
 
-import itertools
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -242,19 +241,6 @@ def publish_survey_results(
         "suppressed": int(results["is_suppressed"].sum()),
         "min_group_size": min_group_size,
     }
-
-
-def nested_pairs_breaking_the_rules(results: pl.DataFrame, min_group_size: int) -> list:
-    """For tests and audits: shown pairs (unit, unit below it) closer than the threshold."""
-    shown = results.filter(~pl.col("is_suppressed") & (pl.col("attribute") == ALL))
-    sizes = {
-        (r["wave_id"], r["org_unit_id"]): r["respondents"] for r in shown.iter_rows(named=True)
-    }
-    return [
-        (a, b)
-        for a, b in itertools.permutations(sizes, 2)
-        if a[0] == b[0] and 0 < sizes[a] - sizes[b] < min_group_size
-    ]
 
 
 def is_survey_question(metrics: list[str]) -> bool:

@@ -133,7 +133,6 @@ year_mapping as (
 
 select
     joined.*,
-    joined.budget_fte - joined.actual_average_fte as formation_gap_fte,
     year_mapping.org_unit_id,
     {{ formation_segment_key('joined.cost_center', 'year_mapping.org_unit_id',
                              'joined.job_family') }} as segment_key
