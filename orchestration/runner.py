@@ -158,6 +158,9 @@ def run_pipeline(home: Path, landing: Path, echo=print) -> RunReport:
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.step_failure_data.error
+            # Dagster wraps the step's own exception: the innermost cause says what failed.
+            while error is not None and error.cause is not None:
+                error = error.cause
             report.failures.append(f"{event.step_key}: {error.message.strip() if error else ''}")
     report.files = _file_results(home / "warehouse.duckdb", result.run_id)
     return report

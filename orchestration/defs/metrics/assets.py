@@ -1,14 +1,27 @@
 """What the metrics layer builds after the warehouse: the anonymity-checked survey results, the
-KPI catalog, and the publication BI tools read (serving.duckdb, Parquet exports)."""
+KPI catalog and KPI tables, and the publication BI tools read (serving.duckdb, Parquet exports,
+PostgreSQL), which waits for the quality gate."""
 
+import json
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from metrics.catalog import CATALOG_TABLE, catalog_from_project
-from metrics.publish import publish
+from metrics.kpi_tables import build_kpi_tables
+from metrics.publish import PUBLISHED_SCHEMAS, publish
 from metrics.survey import publish_survey_results
+from orchestration.dbt_manifest import MANIFEST
 from orchestration.defs.resources import DBT_EXECUTABLE, DBT_PROJECT_DIR, PeoplemartHome
+from quality.gate import require_passed_gate
+
+# Every mart the semantic models read: the KPI tables wait for all of them.
+MART_KEYS = [
+    dg.AssetKey(["marts", node["name"]])
+    for node in json.loads(MANIFEST.read_text())["nodes"].values()
+    if node["resource_type"] == "model" and node["schema"] == "marts"
+]
 
 SURVEY_INPUTS = [
     dg.AssetKey(["survey_private", "fct_survey_respondents"]),
@@ -48,12 +61,44 @@ def kpi_catalog(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
 
 
 @dg.asset(
-    deps=[survey_results, kpi_catalog, dg.AssetKey(["marts", "dim_segments"])],
+    deps=[kpi_catalog, *MART_KEYS],
+    group_name="metrics",
+    op_tags={"peoplemart/warehouse-writer": "true"},
+)
+def kpi_tables(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
+    """Every metric at month, quarter and year grain by its dimensions, through MetricFlow."""
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "semantic_manifest.json").read_text())
+    with peoplemart.connect() as con:
+        catalog = con.sql(f"select * from {CATALOG_TABLE}").pl()
+        summary = build_kpi_tables(con, DBT_PROJECT_DIR, manifest, catalog)
+    context.log.info(f"kpi tables: {summary}")
+    return dg.MaterializeResult(
+        metadata={"queries": summary["queries"], "seconds": summary["seconds"], **summary["rows"]}
+    )
+
+
+@dg.asset(deps=[survey_results, kpi_catalog, kpi_tables, *MART_KEYS], group_name="publish")
+def publication_candidate(peoplemart: PeoplemartHome):
+    """What is about to be published, as it stands in the warehouse; the quality gate's checks
+    run on it and block the publication when one fails."""
+    with duckdb.connect(str(peoplemart.warehouse_path), read_only=True) as con:
+        tables = con.sql(
+            f"select schema_name, table_name, estimated_size from duckdb_tables() "
+            f"where schema_name in {PUBLISHED_SCHEMAS} order by all"
+        ).fetchall()
+    return dg.MaterializeResult(
+        metadata={"tables": len(tables), "estimated_rows": sum(t[2] for t in tables)}
+    )
+
+
+@dg.asset(
+    deps=[publication_candidate],
     group_name="publish",
     op_tags={"peoplemart/warehouse-writer": "true"},
 )
 def serving_publication(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
-    """serving.duckdb and Parquet exports, swapped in only after every step before passed."""
+    """serving.duckdb and Parquet exports, swapped in only after the quality gate passed."""
+    require_passed_gate(peoplemart.home_path, context.run_id)
     publication = publish(peoplemart.home_path, context.run_id)
     context.log.info(f"published {len(publication.tables)} tables to {publication.path}")
     return dg.MaterializeResult(

@@ -1,0 +1,277 @@
+"""KPI tables: every governed metric materialised through MetricFlow at month, quarter and year
+grain, per dimension member, so BI tools and the dashboard read numbers without a metrics engine.
+
+MetricFlow writes the SQL (in-process: its engine plans a query and renders DuckDB SQL); DuckDB
+runs it on the warehouse. Nothing here computes a KPI of its own. One long table per grain:
+
+    kpi.metrics_<grain>(metric, period_start, dimension, member, value)
+
+`dimension` is `total` (member null) or one of the `peoplemart kpi --by` names, so a published row
+answers exactly the question `peoplemart kpi METRIC --grain G --by D` would. The org tree appears
+as `org_level_N` rows: member = a unit at that level, value = that unit with its whole subtree.
+Survey metrics are not here: they are published, anonymity applied, in `survey.*`.
+"""
+
+import datetime as dt
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from metrics.query import DIMENSIONS, GRAINS, PROJECTION_YEAR
+
+KPI_SCHEMA = "kpi"
+TOTAL = "total"
+# The splits every KPI table carries (where a metric's records have the attribute). The leaf
+# org unit and the manager are left to `peoplemart kpi`: the org levels already give every
+# unit with its subtree, and a table per manager would mostly repeat the org tree.
+TABLE_DIMENSIONS = (
+    *(f"org_level_{level}" for level in range(1, 5)),
+    "job_family",
+    "contract_type",
+    "gender",
+    "age_band",
+    "tenure_band",
+    "cost_center",
+)
+# Monthly figures are read as trends per org unit; the other splits per quarter and year.
+MONTH_DIMENSIONS = (*(f"org_level_{level}" for level in range(1, 5)), "job_family", "contract_type")
+# Cost centers split finance figures; HR figures are split by org unit instead.
+FINANCE_ONLY = "cost_center"
+# Splits that belong to one kind of record only (exit reasons to leavers, classes to spells).
+EVENT_DIMENSIONS = ("reason_code", "duration_class", "milestone_status", "reconciliation_status")
+# Rolling windows are costly to compute (MetricFlow joins every month to its window over the dense
+# calendar) and are read as the organisation's trend: month grain, whole organisation. Splits of
+# them are answered by `peoplemart kpi`.
+ROLLING_DIMENSIONS: tuple[str, ...] = ()
+# A projection or gap is only meaningful per scenario: never summed across scenarios.
+ALWAYS_SPLIT_BY = {"spp_gap": "scenario"}
+SURVEY_MODEL_PREFIX = "survey_"
+
+
+def table_name(grain: str) -> str:
+    return f"{KPI_SCHEMA}.metrics_{grain}"
+
+
+@dataclass(frozen=True)
+class MetricGroup:
+    """Metrics read from the same semantic models: one MetricFlow query answers them together."""
+
+    models: tuple[str, ...]
+    metrics: tuple[str, ...]
+    grains: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    forced: str | None
+
+
+class _ExplainOnlyClient:
+    """MetricFlow needs a SQL client only for the dialect when it explains a query."""
+
+    def __init__(self):
+        from metricflow.protocols.sql_client import SqlEngine
+        from metricflow.sql.render.duckdb_renderer import DuckDbSqlPlanRenderer
+
+        self.sql_engine_type = SqlEngine.DUCKDB
+        self.sql_plan_renderer = DuckDbSqlPlanRenderer()
+
+    def render_bind_parameter_key(self, key: str) -> str:
+        return f"${key}"
+
+
+class MetricSql:
+    """MetricFlow's SQL for a question, from the project's semantic manifest."""
+
+    def __init__(self, project_dir: Path):
+        from dbt_metricflow.cli.dbt_connectors.dbt_config_accessor import dbtArtifacts
+        from metricflow.engine.metricflow_engine import MetricFlowEngine
+        from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
+
+        manifest = dbtArtifacts.build_semantic_manifest_from_dbt_project_root(project_dir)
+        self._engine = MetricFlowEngine(SemanticManifestLookup(manifest), _ExplainOnlyClient())
+
+    def sql(self, metrics: list[str], group_by: list[str]) -> str:
+        from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
+        request = MetricFlowQueryRequest.create(metric_names=metrics, group_by_names=group_by)
+        return self._engine.explain(request).sql_statement.sql
+
+
+def metric_groups(manifest: dict, catalog: pl.DataFrame) -> list[MetricGroup]:
+    """Which metrics go into the tables, at which grains, split by which dimensions."""
+    model_of_measure, time_grain = {}, {}
+    for model in manifest["semantic_models"]:
+        granularity = {
+            d["name"]: d["type_params"]["time_granularity"]
+            for d in model["dimensions"]
+            if d["type"] == "time"
+        }
+        default_time = (model.get("defaults") or {}).get("agg_time_dimension")
+        for measure in model["measures"]:
+            model_of_measure[measure["name"]] = model["name"]
+            agg_time = measure.get("agg_time_dimension") or default_time
+            time_grain[measure["name"]] = granularity[agg_time]
+    allowed = {row["name"]: row["dimensions"].split(", ") for row in catalog.to_dicts()}
+    definitions = {m["name"]: m for m in manifest["metrics"]}
+    grouped: dict[tuple, list[str]] = defaultdict(list)
+    for metric in manifest["metrics"]:
+        name = metric["name"]
+        measures = [m["name"] for m in metric["type_params"]["input_measures"]]
+        models = tuple(sorted({model_of_measure[m] for m in measures}))
+        meta = (metric.get("config") or {}).get("meta") or {}
+        if any(m.startswith(SURVEY_MODEL_PREFIX) for m in models) or meta.get("building_block"):
+            continue
+        grains = tuple(g for g in GRAINS if name.endswith(f"_{g}")) or GRAINS
+        # A metric kept per year (formation, projections) has no month or quarter figure.
+        coarsest = max(GRAINS.index(time_grain[m]) if time_grain[m] in GRAINS else 0
+                       for m in measures)  # fmt: skip
+        grains = tuple(g for g in grains if GRAINS.index(g) >= coarsest)
+        dimensions = tuple(d for d in TABLE_DIMENSIONS if d in allowed[name])
+        if "gender" in dimensions:
+            dimensions = tuple(d for d in dimensions if d != FINANCE_ONLY)
+        dimensions += tuple(d for d in EVENT_DIMENSIONS if _owned_by(d, models, manifest))
+        if _is_rolling(name, definitions):
+            grains, dimensions = (GRAINS[0],), ROLLING_DIMENSIONS
+        forced = next((ALWAYS_SPLIT_BY[m] for m in models if m in ALWAYS_SPLIT_BY), None)
+        grouped[(models, grains, dimensions, forced)].append(name)
+    return [
+        MetricGroup(models, tuple(sorted(names)), grains, dimensions, forced)
+        for (models, grains, dimensions, forced), names in sorted(grouped.items())
+    ]
+
+
+def _is_rolling(name: str, definitions: dict) -> bool:
+    metric = definitions[name]
+    if metric["type"] == "cumulative":
+        return True
+    inputs = metric["type_params"].get("metrics") or []
+    return any(_is_rolling(m["name"], definitions) for m in inputs)
+
+
+def _owned_by(dimension: str, models: tuple[str, ...], manifest: dict) -> bool:
+    """An event dimension splits a metric only if every model it reads has that dimension."""
+    entity = DIMENSIONS[dimension].split("__")[0]
+    primary = {m["name"]: m["primary_entity"] for m in manifest["semantic_models"]}
+    return all(primary[m] == entity for m in models)
+
+
+def _questions(group: MetricGroup, grain: str):
+    """(dimension name in the table, MetricFlow group-by) for every split of the group."""
+    time = f"metric_time__{grain}"
+    base = [DIMENSIONS[group.forced]] if group.forced else []
+    yield (group.forced or TOTAL), [time, *base]
+    for dimension in group.dimensions:
+        if (
+            grain == GRAINS[0]
+            and dimension in TABLE_DIMENSIONS
+            and dimension not in MONTH_DIMENSIONS
+        ):
+            continue
+        yield dimension, [time, *base, DIMENSIONS[dimension]]
+
+
+def build_kpi_tables(
+    con: duckdb.DuckDBPyConnection, project_dir: Path, manifest: dict, catalog: pl.DataFrame
+) -> dict:
+    """Create kpi.metrics_<grain> in the connected warehouse; return counts and timings."""
+    generator = MetricSql(project_dir)
+    con.execute(f"create schema if not exists {KPI_SCHEMA}")
+    frames: dict[str, list[pl.DataFrame]] = {grain: [] for grain in GRAINS}
+    started = time.monotonic()
+    queries = 0
+    for group in metric_groups(manifest, catalog):
+        for grain in group.grains:
+            for dimension, group_by in _questions(group, grain):
+                sql = generator.sql(list(group.metrics), group_by)
+                answer = con.sql(sql).pl()
+                queries += 1
+                frames[grain].append(_long(answer, group, dimension, group_by))
+    counts = {}
+    for grain in GRAINS:
+        frame = pl.concat(frames[grain]) if frames[grain] else _empty()
+        con.register("kpi_frame", frame)
+        con.execute(
+            f"create or replace table {table_name(grain)} as select * from kpi_frame "
+            "order by metric, dimension, member, period_start"
+        )
+        con.unregister("kpi_frame")
+        counts[table_name(grain)] = frame.height
+    return {"queries": queries, "seconds": round(time.monotonic() - started, 1), "rows": counts}
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "metric": pl.String,
+            "period_start": pl.Date,
+            "dimension": pl.String,
+            "member": pl.String,
+            "value": pl.Float64,
+        }
+    )
+
+
+def _long(answer: pl.DataFrame, group: MetricGroup, dimension: str, group_by: list[str]):
+    time_column = group_by[0]
+    split = group_by[-1] if len(group_by) > 1 else None
+    if split and dimension.startswith("org_level_"):
+        # Employees directly in a unit above this level have no ancestor at it: not a member.
+        answer = answer.filter(pl.col(split).is_not_null())
+    member = pl.col(split).cast(pl.String) if split else pl.lit(None, pl.String)
+    if group.forced and dimension != group.forced:
+        # A second split under the forced one: the member names both (scenario / job family).
+        member = pl.concat_str([pl.col(DIMENSIONS[group.forced]), member], separator=" / ")
+    return (
+        answer.select(
+            pl.col(time_column).cast(pl.Date).alias("period_start"),
+            pl.lit(
+                dimension
+                if not group.forced or dimension == group.forced
+                else f"{group.forced}/{dimension}"
+            ).alias("dimension"),  # fmt: skip
+            member.alias("member"),
+            *[pl.col(m).cast(pl.Float64) for m in group.metrics],
+        )
+        .unpivot(
+            index=["period_start", "dimension", "member"],
+            variable_name="metric",
+            value_name="value",
+        )
+        .filter(pl.col("value").is_not_null())
+        .select("metric", "period_start", "dimension", "member", "value")
+    )
+
+
+def read_published(serving: Path, grain: str, metrics: list[str], dimension: str | None,
+                   start: dt.date | None, end: dt.date | None) -> pl.DataFrame | None:  # fmt: skip
+    """The answer from the published KPI table, or None when it does not hold the question."""
+    if not serving.exists() or dimension == PROJECTION_YEAR:
+        return None
+    dimension = dimension or TOTAL
+    with duckdb.connect(str(serving), read_only=True) as con:
+        present = con.execute(
+            f"select distinct metric from {table_name(grain)} where dimension = ? "
+            f"and metric in (select unnest(?::varchar[]))",
+            [dimension, metrics],
+        ).fetchall()
+        if len(present) != len(metrics):
+            return None
+        rows = con.execute(
+            f"select metric, period_start, member, value from {table_name(grain)} "
+            "where dimension = ? and metric in (select unnest(?::varchar[])) "
+            "and (?::date is null or period_start >= ?::date) "
+            "and (?::date is null or period_start <= ?::date)",
+            [dimension, metrics, start, start, end, end],
+        ).pl()
+    wide = rows.pivot(on="metric", index=["period_start", "member"], values="value")
+    wide = wide.with_columns(pl.col("period_start").cast(pl.String)).rename({"period_start": grain})
+    wide = wide.select(grain, "member", *[m for m in metrics if m in wide.columns])
+    for metric in metrics:
+        if metric not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, pl.Float64).alias(metric))
+    if dimension == TOTAL:
+        wide = wide.drop("member")
+        return wide.sort(grain)
+    return wide.rename({"member": dimension}).sort(grain, dimension, nulls_last=False)
