@@ -5,7 +5,9 @@ copied into a new file, every row stamped with the run id, audited, checkpointed
 only then swapped in for `serving.duckdb` with one atomic rename; the previous publication stays
 beside it as `serving.previous.duckdb` for rollback. The file is written in DuckDB 1.4's storage
 format, which the DuckDB bundled with many BI tools can open. Parquet exports of the same tables
-go to `exports/<run_id>/`, and `exports/LATEST` names the newest complete set.
+go to `exports/<run_id>/`, and `exports/LATEST` names the newest complete set. When a PostgreSQL
+is configured, the same tables load into a new versioned schema before the swap and its `bi`
+views are repointed after it (metrics/postgres.py).
 """
 
 import os
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from metrics import postgres
 
 PUBLISHED_SCHEMAS = ("marts", "survey", "kpi")
 SERVING = "serving.duckdb"
@@ -33,6 +37,7 @@ class Publication:
     path: Path
     tables: dict[str, int]
     exports: Path
+    postgres_schema: str | None = None
 
 
 def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, str]]:
@@ -43,7 +48,7 @@ def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, st
     ).fetchall()
 
 
-def publish(home: Path, run_id: str) -> Publication:
+def publish(home: Path, run_id: str, postgres_dsn: str | None = None) -> Publication:
     warehouse = home / "warehouse.duckdb"
     staged = home / f"{SERVING}.next"
     staged.unlink(missing_ok=True)
@@ -67,9 +72,13 @@ def publish(home: Path, run_id: str) -> Publication:
     finally:
         con.close()
     exports = _export_parquet(home, staged, run_id, counts)
+    # Loaded but not yet visible: a failed load leaves every reader on the previous run.
+    version = postgres.load_version(postgres_dsn, staged, run_id) if postgres_dsn else None
     _swap_in(home, staged)
+    if version:
+        postgres.repoint_views(postgres_dsn, version)
     (home / "exports" / "LATEST").write_text(run_id + "\n")
-    return Publication(run_id, home / SERVING, counts, exports)
+    return Publication(run_id, home / SERVING, counts, exports, version)
 
 
 def _audit(con, tables: list[tuple[str, str]], run_id: str) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 import argparse
 import datetime as dt
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -39,6 +40,31 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="folder for warehouse.duckdb, run reports and the key file",
     )
+    _postgres_option(run)
+
+    publish = commands.add_parser(
+        "publish",
+        help="KPI tables, quality gate and publication again from the warehouse as it stands",
+    )
+    publish.add_argument("--home", type=Path, required=True)
+    _postgres_option(publish)
+
+    grant = commands.add_parser(
+        "grant-manager",
+        help="create a PostgreSQL manager role that sees only its org units and their subtrees",
+    )
+    grant.add_argument("role", help="role name (lower case, digits, _), e.g. mgr_divisie_noord")
+    grant.add_argument("--org-unit", action="append", required=True, metavar="ID")
+    grant.add_argument("--home", type=Path, required=True)
+    grant.add_argument(
+        "--password-env", metavar="VAR", help="environment variable holding the role's password"
+    )
+    _postgres_option(grant)
+
+    serve_pg = commands.add_parser(
+        "postgres", help="start the embedded PostgreSQL of a home for BI tools; print its DSN"
+    )
+    serve_pg.add_argument("--home", type=Path, required=True)
 
     kpi = commands.add_parser("kpi", help="answer KPIs through the metrics layer (MetricFlow)")
     kpi.add_argument("metrics", help="metric name(s), comma-separated, e.g. headcount,fte")
@@ -73,8 +99,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="generate + run into ./demo and say what to open")
     demo.add_argument("--dir", type=Path, default=Path("demo"))
+    demo.add_argument(
+        "--postgres",
+        default="embedded",
+        metavar="DSN|embedded|none",
+        help="where the demo also publishes (default: an embedded PostgreSQL in the home)",
+    )
     _generator_options(demo)
     return parser
+
+
+def _postgres_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--postgres",
+        metavar="DSN|embedded",
+        help="also publish to PostgreSQL: a DSN, or `embedded` for a pgserver in <home>/postgres "
+        "(default: PEOPLEMART_POSTGRES_DSN)",
+    )
 
 
 def _generator_options(parser: argparse.ArgumentParser) -> None:
@@ -158,19 +199,25 @@ def print_summary(report) -> None:
         print(f"  failed step {failure}")
 
 
-def cmd_run(args) -> int:
+def cmd_run(args, job_name: str = "nightly") -> int:
     from orchestration.defs.resources import alert_webhook_from_env
     from orchestration.runner import WriterBusy, raise_alert, run_pipeline
 
+    command = "run" if job_name == "nightly" else job_name
     home, landing = args.home.resolve(), args.landing.resolve()
-    if not landing.is_dir():
+    if job_name == "nightly" and not landing.is_dir():
         print(f"peoplemart run: landing folder {landing} does not exist", file=sys.stderr)
         return 2
-    print(f"peoplemart run: {landing} -> {home}")
+    if job_name != "nightly" and not (home / "warehouse.duckdb").exists():
+        print(f"peoplemart {command}: no warehouse in {home}", file=sys.stderr)
+        return 2
+    print(f"peoplemart {command}: {landing} -> {home}")
+    if args.postgres:
+        os.environ["PEOPLEMART_POSTGRES"] = args.postgres
     try:
-        report = run_pipeline(home, landing)
+        report = run_pipeline(home, landing, job_name=job_name)
     except WriterBusy as busy:
-        print(f"peoplemart run: {busy}", file=sys.stderr)
+        print(f"peoplemart {command}: {busy}", file=sys.stderr)
         return 3
     print_summary(report)
     path = report.write(home)
@@ -178,8 +225,43 @@ def cmd_run(args) -> int:
     if not report.success or report.failed_checks:
         alert = raise_alert(report, home, alert_webhook_from_env())
         print(f"  alert: {alert}", file=sys.stderr)
-        print("peoplemart run: the run failed; see the failures above", file=sys.stderr)
+        print(f"peoplemart {command}: the run failed; see the failures above", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_publish(args) -> int:
+    # Ingestion does not run: the landing folder is not read.
+    args.landing = args.home / "landing"
+    return cmd_run(args, job_name="publish")
+
+
+def cmd_grant_manager(args) -> int:
+    from metrics.postgres import PostgresPublishError, grant_manager
+    from orchestration.defs.resources import PeoplemartHome
+
+    target = args.postgres or os.environ.get("PEOPLEMART_POSTGRES_DSN")
+    if not target:
+        print("peoplemart grant-manager: give --postgres DSN|embedded", file=sys.stderr)
+        return 2
+    password = os.environ.get(args.password_env) if args.password_env else None
+    home = PeoplemartHome(home=str(args.home), landing=str(args.home), postgres=target)
+    try:
+        with home.postgres_dsn() as dsn:
+            grant_manager(dsn, args.role, args.org_unit, password)
+    except PostgresPublishError as error:
+        print(f"peoplemart grant-manager: {error}", file=sys.stderr)
+        return 2
+    print(f"role {args.role} sees org units {', '.join(args.org_unit)} and their subtrees in bi.*")
+    return 0
+
+
+def cmd_postgres(args) -> int:
+    from metrics.embedded_postgres import embedded_postgres
+
+    with embedded_postgres(args.home.resolve(), keep_running=True) as dsn:
+        print(dsn)
+    print("(running until the machine stops or `pg_ctl stop -D <home>/postgres`)", file=sys.stderr)
     return 0
 
 
@@ -243,8 +325,6 @@ def cmd_runs(args) -> int:
 
 
 def cmd_dev(args) -> int:
-    import os
-
     from orchestration.runner import prepare_environment
 
     prepare_environment(args.home.resolve(), args.landing.resolve())
@@ -273,6 +353,8 @@ def cmd_demo(args) -> int:
     else:
         cmd_generate(args)
     args.landing, args.home = args.out, base / "home"
+    if args.postgres == "none":
+        args.postgres = None
     status = cmd_run(args)
     print()
     print("Where things are:")
@@ -286,6 +368,15 @@ def cmd_demo(args) -> int:
         f"  for BI tools:          {args.home / 'serving.duckdb'} (marts, survey, kpi; every row "
         f"with its run id) and Parquet in {args.home / 'exports'}"
     )
+    print(
+        f"  dashboard:             {args.home / 'dashboard.html'}  (open in any browser, offline)"
+    )
+    print(f"  quality report:        {args.home / 'quality' / 'latest.html'}")
+    if args.postgres:
+        print(
+            f"  PostgreSQL (bi views): schema bi; start it for BI tools with "
+            f".venv/bin/peoplemart postgres --home {args.home}"
+        )
     print("  quarantine and ledger: ingest.quarantine, ingest.file_ledger in the warehouse")
     print(f"  run reports:           {args.home / 'runs'}")
     # Before the generated period the history holds only the people employed at its start.
@@ -313,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
         "dev": cmd_dev,
         "demo": cmd_demo,
         "runs": cmd_runs,
+        "publish": cmd_publish,
+        "grant-manager": cmd_grant_manager,
+        "postgres": cmd_postgres,
     }
     handler = handlers[args.command]
     return handler(args)

@@ -114,7 +114,7 @@ class _ProgressHandler(logging.Handler):
             self.echo(f"    ! {meta.get('orig_message', record.getMessage())}")
 
 
-def run_pipeline(home: Path, landing: Path, echo=print) -> RunReport:
+def run_pipeline(home: Path, landing: Path, echo=print, job_name: str = "nightly") -> RunReport:
     import dagster as dg
 
     prepare_environment(home, landing)
@@ -130,7 +130,7 @@ def run_pipeline(home: Path, landing: Path, echo=print) -> RunReport:
         log.propagate = False
         return log
 
-    job = defs.resolve_job_def("nightly").with_logger_defs({"progress": progress})
+    job = defs.resolve_job_def(job_name).with_logger_defs({"progress": progress})
     started = time.time()
     with writer_lock(home), dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(

@@ -3,6 +3,8 @@ whether this run passed. The publisher refuses without a passing gate of its own
 the orchestrator does, so a publication can never skip its checks."""
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 from quality.report import write_report
@@ -26,6 +28,11 @@ def run_gate(
     results = run_suites(suites, home / "warehouse.duckdb")
     report = write_report(results, run_id, report_dir(home, run_id), dbt_run_results)
     (home / REPORTS / "LATEST").write_text(run_id + "\n")
+    # The newest report under a fixed name, for bookmarks (each run keeps its own folder).
+    latest = home / REPORTS / "latest.html"
+    staged = latest.with_suffix(".html.next")
+    shutil.copyfile(report, staged)
+    os.replace(staged, latest)
     return results, report
 
 

@@ -15,6 +15,15 @@ nightly_job = dg.define_asset_job(
     description="Ingest new deliveries, build and test the warehouse.",
 )
 
+# Metrics, quality gate and publication again on the warehouse as it stands (after a fix, or to
+# re-publish): no ingestion, no dbt build.
+publish_job = dg.define_asset_job(
+    "publish",
+    selection=dg.AssetSelection.groups("metrics", "publish"),
+    tags={"peoplemart/warehouse-writer": "true"},
+    description="KPI tables, quality gate and publication from the current warehouse.",
+)
+
 nightly_schedule = dg.ScheduleDefinition(
     job=nightly_job,
     cron_schedule="0 2 * * *",

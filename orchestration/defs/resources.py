@@ -1,9 +1,11 @@
 """Resources: the only place that reads the environment (PEOPLEMART_HOME, _LANDING, _SECRET_KEY,
-_SURVEY_MIN_GROUP_SIZE, _ALERT_WEBHOOK)."""
+_SURVEY_MIN_GROUP_SIZE, _ALERT_WEBHOOK, _POSTGRES_DSN, _POSTGRES)."""
 
 import os
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -27,6 +29,8 @@ class PeoplemartHome(dg.ConfigurableResource):
     secret_key: str | None = None
     # Survey anonymity threshold (KPIS.md): default 5, never below 3 (checked where applied).
     survey_min_group_size: int | None = None
+    # Where the publication also goes: a PostgreSQL DSN, or "embedded" for a pgserver in the home.
+    postgres: str | None = None
 
     @property
     def home_path(self) -> Path:
@@ -43,6 +47,20 @@ class PeoplemartHome(dg.ConfigurableResource):
     def connect(self) -> duckdb.DuckDBPyConnection:
         self.home_path.mkdir(parents=True, exist_ok=True)
         return duckdb.connect(str(self.warehouse_path))
+
+    @contextmanager
+    def postgres_dsn(self) -> Iterator[str | None]:
+        """The serving PostgreSQL for this run, started here when it is the embedded one."""
+        if not self.postgres:
+            yield None
+            return
+        if self.postgres != "embedded":
+            yield self.postgres
+            return
+        from metrics.embedded_postgres import embedded_postgres
+
+        with embedded_postgres(self.home_path) as dsn:
+            yield dsn
 
     def pseudonymiser(self) -> Pseudonymiser:
         """Key from PEOPLEMART_SECRET_KEY, else a key file generated once beside the warehouse.
@@ -74,6 +92,7 @@ def peoplemart_home_from_env() -> PeoplemartHome:
         survey_min_group_size=int(os.environ["PEOPLEMART_SURVEY_MIN_GROUP_SIZE"])
         if os.environ.get("PEOPLEMART_SURVEY_MIN_GROUP_SIZE")
         else None,
+        postgres=os.environ.get("PEOPLEMART_POSTGRES_DSN") or os.environ.get("PEOPLEMART_POSTGRES"),
     )
 
 

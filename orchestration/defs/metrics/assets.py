@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 
 from metrics.catalog import CATALOG_TABLE, catalog_from_project
+from metrics.dashboard import write_dashboard
 from metrics.kpi_tables import build_kpi_tables
 from metrics.publish import PUBLISHED_SCHEMAS, publish
 from metrics.survey import publish_survey_results
@@ -99,7 +100,8 @@ def publication_candidate(peoplemart: PeoplemartHome):
 def serving_publication(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
     """serving.duckdb and Parquet exports, swapped in only after the quality gate passed."""
     require_passed_gate(peoplemart.home_path, context.run_id)
-    publication = publish(peoplemart.home_path, context.run_id)
+    with peoplemart.postgres_dsn() as dsn:
+        publication = publish(peoplemart.home_path, context.run_id, postgres_dsn=dsn)
     context.log.info(f"published {len(publication.tables)} tables to {publication.path}")
     return dg.MaterializeResult(
         metadata={
@@ -108,3 +110,11 @@ def serving_publication(context: dg.AssetExecutionContext, peoplemart: Peoplemar
             "path": dg.MetadataValue.path(str(publication.path)),
         }
     )
+
+
+@dg.asset(deps=[serving_publication], group_name="publish")
+def dashboard(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
+    """The self-contained HTML dashboard of the publication just swapped in."""
+    path = write_dashboard(peoplemart.home_path)
+    context.log.info(f"dashboard: {path}")
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})

@@ -1,0 +1,322 @@
+"""The bundled dashboard: one self-contained HTML file per publication, read from the published
+KPI tables (serving.duckdb), so it shows exactly the numbers BI tools see.
+
+Data, styles and script are inside the file and its Content-Security-Policy forbids every
+request: it opens from a file share or an e-mail attachment, offline, with no server. Filters
+(grain, period, org unit) re-render the charts and tables in the page. A section appears only
+when its mart has published figures (no survey delivered yet: no engagement section).
+"""
+
+import html
+import json
+import os
+from pathlib import Path
+
+import duckdb
+
+from metrics.kpi_tables import GRAINS, TOTAL, table_name
+
+DASHBOARD = "dashboard.html"
+RUN_DASHBOARDS = "dashboards"
+# Org units down to this level are offered in the filter (deeper teams: a BI tool's job).
+MAX_FILTER_LEVEL = 3
+# (section id, title, metrics shown, unit)
+SECTIONS = [
+    ("workforce", "Headcount and FTE", ["headcount", "average_headcount", "average_fte"], ""),
+    ("turnover", "Turnover (verloop)", ["turnover_rate", "voluntary_turnover_rate"], "%"),
+    ("absence", "Absence (verzuim)", ["verzuim_pct", "meldingsfrequentie"], ""),
+    ("productivity", "Productivity", ["revenue_per_fte", "personnel_cost_per_fte"], "EUR"),
+    ("reconciliation", "HR-finance reconciliation",
+     ["reconciliation_mismatches", "reconciliation_months", "fte_difference"], ""),
+]  # fmt: skip
+ENGAGEMENT_FIELDS = ["engagement_index", "engaged_share", "enps", "response_rate", "respondents"]
+SPP_METRICS = ["demand_fte", "gap_fte", "hires_needed_fte"]
+
+
+def _kpi_rows(con: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict:
+    """{grain: {metric: [[period, unit or null, value], ...]}} for the whole organisation and the
+    org units down to MAX_FILTER_LEVEL."""
+    levels = [f"org_level_{n}" for n in range(1, MAX_FILTER_LEVEL + 1)]
+    data: dict = {}
+    for grain in GRAINS:
+        rows = con.execute(
+            f"select metric, strftime(period_start, '%Y-%m-%d'), member, value "
+            f"from {table_name(grain)} where metric in (select unnest(?::varchar[])) "
+            f"and (dimension = '{TOTAL}' or dimension in (select unnest(?::varchar[]))) "
+            "order by metric, member nulls first, period_start",
+            [metrics, levels],
+        ).fetchall()
+        per_metric: dict = {}
+        for metric, period, member, value in rows:
+            per_metric.setdefault(metric, []).append([period, member, value])
+        data[grain] = per_metric
+    return data
+
+
+def _units(con: duckdb.DuckDBPyConnection) -> list[list]:
+    return [
+        list(row)
+        for row in con.execute(
+            "select org_unit_id, org_unit_name, org_level from marts.dim_org_units "
+            "where org_level <= ? order by org_level_1_id, org_level_2_id nulls first, "
+            "org_level_3_id nulls first, org_unit_id",
+            [MAX_FILTER_LEVEL],
+        ).fetchall()
+    ]
+
+
+def _engagement(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    present = con.sql(
+        "select count(*) from duckdb_tables() where schema_name = 'survey' "
+        "and table_name = 'engagement_results'"
+    ).fetchall()[0][0]
+    if not present:
+        return []
+    fields = ", ".join(ENGAGEMENT_FIELDS)
+    rows = con.sql(
+        f"select wave_id, org_unit_id, is_suppressed, {fields} from survey.engagement_results "
+        "where attribute = 'all' order by wave_id, org_unit_id"
+    )
+    columns = [c[0] for c in rows.description]
+    return [dict(zip(columns, r, strict=True)) for r in rows.fetchall()]
+
+
+def _spp(con: duckdb.DuckDBPyConnection) -> list[list]:
+    return [
+        list(r)
+        for r in con.execute(
+            f"select metric, member, strftime(period_start, '%Y'), value "
+            f"from {table_name('year')} where dimension = 'scenario' "
+            "and metric in (select unnest(?::varchar[])) order by member, period_start, metric",
+            [SPP_METRICS],
+        ).fetchall()
+    ]
+
+
+def build_payload(serving: Path) -> dict:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        run_id = con.sql("select any_value(run_id) from kpi.kpi_catalog").fetchall()[0][0]
+        labels = dict(
+            con.sql("select name, coalesce(dutch_name, label) from kpi.kpi_catalog").fetchall()
+        )
+        wanted = sorted({m for _, _, metrics, _ in SECTIONS for m in metrics})
+        kpis = _kpi_rows(con, wanted)
+        sections = [
+            {"id": sid, "title": title, "metrics": [m for m in metrics if m in kpis["month"]]}
+            for sid, title, metrics, _ in SECTIONS
+        ]
+        return {
+            "run_id": run_id,
+            "labels": labels,
+            "units": _units(con),
+            "kpis": kpis,
+            "sections": [s for s in sections if s["metrics"]],
+            "engagement": _engagement(con),
+            "spp": _spp(con),
+        }
+
+
+def write_dashboard(home: Path) -> Path:
+    """Render the dashboard of the current publication; keep a copy per run."""
+    payload = build_payload(home / "serving.duckdb")
+    page = render(payload)
+    per_run = home / RUN_DASHBOARDS / f"{payload['run_id']}.html"
+    per_run.parent.mkdir(parents=True, exist_ok=True)
+    per_run.write_text(page, encoding="utf-8")
+    staged = home / (DASHBOARD + ".next")
+    staged.write_text(page, encoding="utf-8")
+    os.replace(staged, home / DASHBOARD)
+    return home / DASHBOARD
+
+
+def render(payload: dict) -> str:
+    # "</" inside the JSON would end the script element early.
+    data = json.dumps(payload, default=str, separators=(",", ":")).replace("</", "<\\/")
+    title = f"peoplemart — people KPIs (run {html.escape(str(payload['run_id']))})"
+    return TEMPLATE.replace("__TITLE__", title).replace("__DATA__", data)
+
+
+TEMPLATE = """<!doctype html>
+<html lang="nl"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>__TITLE__</title>
+<style>
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2937;background:#f9fafb}
+header{background:#1e3a5f;color:#fff;padding:1rem 2rem}header h1{margin:0;font-size:1.3rem}
+header small{opacity:.8}.filters{display:flex;gap:1rem;flex-wrap:wrap;padding:1rem 2rem;background:#fff;
+border-bottom:1px solid #e5e7eb}label{font-size:.85rem}select{margin-left:.3rem;padding:.2rem}
+main{padding:1rem 2rem}section{background:#fff;border:1px solid #e5e7eb;border-radius:.5rem;
+padding:1rem;margin-bottom:1rem}h2{font-size:1.1rem;margin:.2rem 0 .8rem}
+.cards{display:flex;gap:1rem;flex-wrap:wrap;margin-bottom:.8rem}.card{border:1px solid #e5e7eb;
+border-radius:.4rem;padding:.5rem .8rem;min-width:9rem}.card b{display:block;font-size:1.4rem}
+.card span{font-size:.8rem;color:#4b5563}table{border-collapse:collapse;font-size:.85rem;margin-top:.6rem}
+th,td{border:1px solid #e5e7eb;padding:.25rem .5rem;text-align:right}th:first-child,td:first-child{text-align:left}
+th{background:#f3f4f6}.scroll{max-height:18rem;overflow:auto}svg{width:100%;max-width:56rem;height:12rem}
+.suppressed{color:#9ca3af;font-style:italic}.empty{color:#6b7280}
+</style></head>
+<body>
+<header><h1>peoplemart — people KPIs</h1><small id="run"></small></header>
+<div class="filters">
+<label>Grain<select id="grain"><option value="month">month</option>
+<option value="quarter">quarter</option><option value="year" selected>year</option></select></label>
+<label>From<select id="from"></select></label><label>To<select id="to"></select></label>
+<label>Org unit<select id="unit"></select></label>
+</div>
+<main id="main"></main>
+<script type="application/json" id="data">__DATA__</script>
+<script>
+"use strict";
+const D = JSON.parse(document.getElementById("data").textContent);
+const $ = (id) => document.getElementById(id);
+const COLORS = ["#1e3a5f", "#c2410c", "#047857", "#7c3aed"];
+function fmt(v) {
+  if (v === null || v === undefined) return "–";
+  return Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2);
+}
+function el(tag, attrs, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function periods(grain) {
+  const s = new Set();
+  for (const rows of Object.values(D.kpis[grain])) for (const r of rows) s.add(r[0]);
+  return [...s].sort();
+}
+function series(grain, metric, unit, from, to) {
+  return (D.kpis[grain][metric] || []).filter(
+    (r) => r[1] === unit && r[0] >= from && r[0] <= to);
+}
+function fillPeriods() {
+  const ps = periods($("grain").value);
+  for (const id of ["from", "to"]) {
+    const sel = $(id); sel.innerHTML = "";
+    for (const p of ps) sel.appendChild(el("option", {value: p}, p));
+  }
+  $("from").value = ps[Math.max(0, ps.length - ($("grain").value === "month" ? 24 : 5))] || "";
+  $("to").value = ps[ps.length - 1] || "";
+}
+function chart(lines) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 600 160");
+  const values = lines.flatMap((l) => l.points.map((p) => p[1])).filter((v) => v !== null);
+  if (!values.length) return svg;
+  const lo = Math.min(0, ...values), hi = Math.max(...values) || 1;
+  const n = Math.max(...lines.map((l) => l.points.length));
+  lines.forEach((line, i) => {
+    const pts = line.points.map((p, j) =>
+      `${20 + (560 * j) / Math.max(1, n - 1)},${150 - (140 * (p[1] - lo)) / (hi - lo || 1)}`);
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+    path.setAttribute("points", pts.join(" "));
+    path.setAttribute("fill", "none");
+    path.setAttribute("stroke", COLORS[i % COLORS.length]);
+    path.setAttribute("stroke-width", "2");
+    svg.appendChild(path);
+  });
+  return svg;
+}
+function kpiSection(section, grain, unit, from, to) {
+  const box = el("section", {id: "section-" + section.id});
+  box.appendChild(el("h2", {}, section.title));
+  const data = section.metrics.map((m) => ({metric: m, points: series(grain, m, unit, from, to)
+    .map((r) => [r[0], r[2]])}));
+  const cards = el("div", {class: "cards"});
+  for (const d of data) {
+    const last = d.points[d.points.length - 1];
+    const card = el("div", {class: "card", "data-metric": d.metric});
+    card.appendChild(el("b", {}, last ? fmt(last[1]) : "–"));
+    card.appendChild(el("span", {}, (D.labels[d.metric] || d.metric) + (last ? " · " + last[0] : "")));
+    cards.appendChild(card);
+  }
+  box.appendChild(cards);
+  box.appendChild(chart(data));
+  const allPeriods = [...new Set(data.flatMap((d) => d.points.map((p) => p[0])))].sort();
+  if (!allPeriods.length) { box.appendChild(el("p", {class: "empty"}, "no figures for this selection")); return box; }
+  const table = el("table", {"data-section": section.id});
+  const head = el("tr"); head.appendChild(el("th", {}, grain));
+  for (const d of data) head.appendChild(el("th", {}, D.labels[d.metric] || d.metric));
+  table.appendChild(head);
+  for (const p of allPeriods) {
+    const tr = el("tr"); tr.appendChild(el("td", {}, p));
+    for (const d of data) {
+      const hit = d.points.find((x) => x[0] === p);
+      tr.appendChild(el("td", {"data-metric": d.metric, "data-period": p,
+        "data-value": hit && hit[1] !== null ? String(hit[1]) : ""}, hit ? fmt(hit[1]) : "–"));
+    }
+    table.appendChild(tr);
+  }
+  const scroll = el("div", {class: "scroll"}); scroll.appendChild(table); box.appendChild(scroll);
+  return box;
+}
+function engagementSection(unit) {
+  const root = D.units.length ? D.units[0][0] : null;
+  const target = unit === null ? root : unit;
+  const rows = D.engagement.filter((r) => r.org_unit_id === target);
+  if (!D.engagement.length) return null;
+  const box = el("section", {id: "section-engagement"});
+  box.appendChild(el("h2", {}, "Engagement (anonymity rules applied)"));
+  if (!rows.length) { box.appendChild(el("p", {class: "empty"}, "no survey figures for this unit")); return box; }
+  const table = el("table", {"data-section": "engagement"});
+  const head = el("tr"); head.appendChild(el("th", {}, "wave"));
+  for (const f of ["engagement_index", "engaged_share", "enps", "response_rate", "respondents"])
+    head.appendChild(el("th", {}, D.labels[f] || f));
+  table.appendChild(head);
+  for (const r of rows) {
+    const tr = el("tr"); tr.appendChild(el("td", {}, r.wave_id));
+    for (const f of ["engagement_index", "engaged_share", "enps", "response_rate", "respondents"]) {
+      const td = el("td", {"data-metric": f, "data-period": r.wave_id,
+        "data-value": r[f] === null ? "" : String(r[f])}, r.is_suppressed ? "suppressed" : fmt(r[f]));
+      if (r.is_suppressed) td.className = "suppressed";
+      tr.appendChild(td);
+    }
+    table.appendChild(tr);
+  }
+  box.appendChild(table);
+  return box;
+}
+function sppSection() {
+  if (!D.spp.length) return null;
+  const box = el("section", {id: "section-spp"});
+  box.appendChild(el("h2", {}, "Strategic workforce planning: demand, gap, hires needed (FTE)"));
+  const table = el("table", {"data-section": "spp"});
+  const head = el("tr");
+  for (const h of ["scenario", "year", "demand", "gap", "hires needed"]) head.appendChild(el("th", {}, h));
+  table.appendChild(head);
+  const keyed = {};
+  for (const [metric, scenario, year, value] of D.spp) {
+    const k = scenario + "|" + year; keyed[k] = keyed[k] || {scenario, year}; keyed[k][metric] = value;
+  }
+  for (const r of Object.values(keyed)) {
+    const tr = el("tr");
+    tr.appendChild(el("td", {}, r.scenario)); tr.appendChild(el("td", {}, r.year));
+    for (const m of ["demand_fte", "gap_fte", "hires_needed_fte"])
+      tr.appendChild(el("td", {"data-metric": m, "data-period": r.year, "data-scenario": r.scenario,
+        "data-value": r[m] === undefined ? "" : String(r[m])}, fmt(r[m])));
+    table.appendChild(tr);
+  }
+  box.appendChild(table);
+  return box;
+}
+function render() {
+  const grain = $("grain").value, from = $("from").value, to = $("to").value;
+  const unit = $("unit").value === "" ? null : $("unit").value;
+  const main = $("main"); main.innerHTML = "";
+  for (const s of D.sections) main.appendChild(kpiSection(s, grain, unit, from, to));
+  const e = engagementSection(unit); if (e) main.appendChild(e);
+  const s = sppSection(); if (s && unit === null) main.appendChild(s);
+  document.body.setAttribute("data-rendered", grain + "|" + (unit || "") + "|" + from + "|" + to);
+}
+$("run").textContent = "publication " + D.run_id;
+const unitSel = $("unit");
+unitSel.appendChild(el("option", {value: ""}, "Whole organisation"));
+for (const [id, name, level] of D.units)
+  unitSel.appendChild(el("option", {value: id}, "\\u00a0".repeat(2 * (level - 1)) + name + " (" + id + ")"));
+$("grain").addEventListener("change", () => { fillPeriods(); render(); });
+for (const id of ["from", "to", "unit"]) $(id).addEventListener("change", render);
+fillPeriods(); render();
+</script>
+</body></html>
+"""
