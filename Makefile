@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_PYTHON := $(shell command -v $(PYTHON))
 
-.PHONY: install demo test test-fast dev bench bench-ingest lint fmt dbt-build check clean docs
+.PHONY: install browser demo test test-fast dev bench bench-ingest lint fmt dbt-build check clean docs
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,10 +23,19 @@ $(BIN)/peoplemart: $(UV) pyproject.toml uv.lock
 
 install: $(BIN)/peoplemart ## create .venv from uv.lock and parse the dbt project
 
+# The dashboard test drives Debian's Chromium (a test tool's own browser download cannot work
+# offline). Installed once per machine; needs root, as CI and the build machines have.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	  (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null)
+
+browser: $(CHROMIUM) ## Debian's Chromium for the dashboard test
+
 demo: install ## generate a synthetic organisation into demo/ and run the whole pipeline
 	$(BIN)/peoplemart demo --dir demo
 
-test: install ## lint + the whole test suite (unit, dbt, Dagster, end-to-end)
+test: install browser ## lint + the whole test suite (unit, dbt, Dagster, end-to-end, browser)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 --dist loadgroup
 

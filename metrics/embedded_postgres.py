@@ -24,3 +24,12 @@ def embedded_postgres(home: Path, keep_running: bool = False) -> Iterator[str]:
     finally:
         if not keep_running:
             server.cleanup()
+
+
+def stop_embedded_postgres(home: Path) -> None:
+    """Stop the home's server if one runs (a crashed run may leave it behind)."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(home))
+    import pgserver
+
+    if (home / DATA_DIR / "postmaster.pid").exists():
+        pgserver.get_server(home / DATA_DIR, cleanup_mode="stop").cleanup()

@@ -13,6 +13,9 @@ Survey metrics are not here: they are published, anonymity applied, in `survey.*
 """
 
 import datetime as dt
+import hashlib
+import json
+import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -82,21 +85,48 @@ class _ExplainOnlyClient:
 
 
 class MetricSql:
-    """MetricFlow's SQL for a question, from the project's semantic manifest."""
+    """MetricFlow's SQL for a question, from the project's semantic manifest.
+
+    The SQL depends only on the metric definitions, not on the data: it is kept beside the
+    semantic manifest (keyed by its hash) so a night asks MetricFlow to plan only what changed.
+    """
 
     def __init__(self, project_dir: Path):
+        self._project_dir = project_dir
+        manifest = project_dir / "target" / "semantic_manifest.json"
+        digest = hashlib.sha256(manifest.read_bytes()).hexdigest()[:16]
+        self._cache_path = manifest.with_name(f"kpi_sql_{digest}.json")
+        self._cache = json.loads(self._cache_path.read_text()) if self._cache_path.exists() else {}
+        self._planned = 0
+        self._engine = None
+
+    def _metricflow(self):
         from dbt_metricflow.cli.dbt_connectors.dbt_config_accessor import dbtArtifacts
         from metricflow.engine.metricflow_engine import MetricFlowEngine
         from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 
-        manifest = dbtArtifacts.build_semantic_manifest_from_dbt_project_root(project_dir)
-        self._engine = MetricFlowEngine(SemanticManifestLookup(manifest), _ExplainOnlyClient())
+        if self._engine is None:
+            manifest = dbtArtifacts.build_semantic_manifest_from_dbt_project_root(self._project_dir)
+            self._engine = MetricFlowEngine(SemanticManifestLookup(manifest), _ExplainOnlyClient())
+        return self._engine
 
     def sql(self, metrics: list[str], group_by: list[str]) -> str:
         from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 
-        request = MetricFlowQueryRequest.create(metric_names=metrics, group_by_names=group_by)
-        return self._engine.explain(request).sql_statement.sql
+        key = f"{','.join(metrics)}|{','.join(group_by)}"
+        if key not in self._cache:
+            request = MetricFlowQueryRequest.create(metric_names=metrics, group_by_names=group_by)
+            self._cache[key] = self._metricflow().explain(request).sql_statement.sql
+            self._planned += 1
+        return self._cache[key]
+
+    def save(self) -> None:
+        """Keep newly planned SQL for the next night (written whole, then renamed)."""
+        if not self._planned:
+            return
+        staged = self._cache_path.with_name(f"{self._cache_path.name}.{os.getpid()}")
+        staged.write_text(json.dumps(self._cache))
+        os.replace(staged, self._cache_path)
 
 
 def metric_groups(manifest: dict, catalog: pl.DataFrame) -> list[MetricGroup]:
@@ -198,6 +228,7 @@ def build_kpi_tables(
         )
         con.unregister("kpi_frame")
         counts[table_name(grain)] = frame.height
+    generator.save()
     return {"queries": queries, "seconds": round(time.monotonic() - started, 1), "rows": counts}
 
 

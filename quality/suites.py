@@ -24,15 +24,17 @@ from quality.identities import HEADCOUNT_FLOW_RESIDUALS
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 ERROR, WARN = "ERROR", "WARN"
-# Rates that are shares of a whole: outside 0..100 they are wrong whatever the data.
-# (Turnover rates divide by an average and can exceed 100 % in a tiny group: only >= 0.)
-TURNOVER_LIKE = ("turnover_rate",)
+# Rates that are shares of a whole: outside 0..100 they are wrong whatever the data. Event rates
+# (leavers or internal moves per average head) can exceed 100 % in a tiny group: only >= 0.
+EVENT_RATES = ("turnover_rate", "internal_mobility_rate")
 # Figures that can be negative by definition: differences, gaps, scores.
 SIGNED = (
     "fte_difference",
     "reconciliation_fte_difference_sum",
     "formation_gap_fte",
     "gap_fte",
+    # The change in the gap from one year to the next: negative when the gap closes.
+    "hires_needed_fte",
     "human_capital_roi",
     "enps",
 )
@@ -189,7 +191,7 @@ def _kpi_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def _percent_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    shares = frame[(frame.unit == "percent") & ~frame.metric.str.contains("|".join(TURNOVER_LIKE))]
+    shares = frame[(frame.unit == "percent") & ~frame.metric.str.contains("|".join(EVENT_RATES))]
     return shares.reset_index(drop=True)
 
 

@@ -1,0 +1,500 @@
+"""Publishing end to end: the quality gate, serving.duckdb, PostgreSQL with its roles, the
+dashboard in a real headless Chromium, and what a crash or a reader in the middle sees."""
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+
+from metrics.embedded_postgres import embedded_postgres, stop_embedded_postgres
+from metrics.kpi_tables import build_kpi_tables
+from metrics.postgres import current_version
+from quality.gate import QualityGateFailed, require_passed_gate, run_gate
+from quality.privacy_scan import scan_home
+from tests.e2e.test_run import personal_data
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("publish")]
+
+PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
+MANIFEST = Path(__file__).resolve().parents[2] / "dbt_project" / "target" / "manifest.json"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def peoplemart(*args: str | Path, **kwargs) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
+    return subprocess.run(
+        [PEOPLEMART, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def published(small_landing, tmp_path_factory):
+    root = tmp_path_factory.mktemp("publish")
+    landing = root / "landing"
+    shutil.copytree(small_landing, landing)
+    home = root / "home"
+    result = peoplemart("run", "--landing", landing, "--home", home, "--postgres", "embedded")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    yield landing, home
+    for pgdata in root.rglob("postgres"):
+        if (pgdata / "PG_VERSION").exists():
+            stop_embedded_postgres(pgdata.parent)
+
+
+def copy_home(home: Path, target: Path) -> Path:
+    shutil.copytree(home, target, ignore=shutil.ignore_patterns("postmaster.pid"))
+    # PostgreSQL starts only on a data folder owned by the user it runs as (pgserver runs it
+    # as its own user under root), with no access for others.
+    owner = (home / "postgres").stat()
+    for path in [target / "postgres", *(target / "postgres").rglob("*")]:
+        os.chown(path, owner.st_uid, owner.st_gid)
+    (target / "postgres").chmod(0o700)
+    return target
+
+
+def serving_run_ids(serving: Path) -> set[str]:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        tables = con.sql("select schema_name, table_name from duckdb_tables()").fetchall()
+        union = " union ".join(f'select distinct run_id from {s}."{t}"' for s, t in tables)
+        return {row[0] for row in con.sql(union).fetchall()}
+
+
+def publication_state(home: Path) -> dict:
+    """Everything a reader of the publication can see, summarised."""
+    with embedded_postgres(home) as dsn, psycopg.connect(dsn) as conn:
+        version = current_version(dsn)
+        bi_run_ids = {
+            r[0]
+            for r in conn.execute(
+                "select run_id from bi.kpi_catalog union select run_id from bi.dim_org_units "
+                "union select run_id from bi.metrics_year"
+            ).fetchall()
+        }
+    return {
+        "serving_sha256": hashlib.sha256((home / "serving.duckdb").read_bytes()).hexdigest(),
+        "serving_run_ids": serving_run_ids(home / "serving.duckdb"),
+        "exports_latest": (home / "exports" / "LATEST").read_text(),
+        "dashboard_sha256": hashlib.sha256((home / "dashboard.html").read_bytes()).hexdigest(),
+        "postgres_version": version,
+        "postgres_run_ids": bi_run_ids,
+    }
+
+
+def first_run_id(home: Path) -> str:
+    [report] = [json.loads(p.read_text()) for p in (home / "runs").glob("*.json")]
+    return report["run_id"]
+
+
+# --- the dashboard and the quality report, in a real browser ---------------------------------
+
+
+def kpi_value(home: Path, grain: str, metric: str, dimension: str, member, period: str):
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            f"select value from kpi.metrics_{grain} where metric = ? and dimension = ? "
+            "and member is not distinct from ? and period_start = ?::date",
+            [metric, dimension, member, period],
+        ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def test_the_dashboard_shows_the_published_kpis_offline(published):
+    from playwright.sync_api import sync_playwright
+
+    _, home = published
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        unit = con.sql(
+            "select member from kpi.metrics_year where dimension = 'org_level_2' "
+            "and metric = 'average_headcount' order by value desc limit 1"
+        ).fetchall()[0][0]
+    requests, errors = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto((home / "dashboard.html").as_uri())
+        page.wait_for_selector("body[data-rendered]")
+        sections = page.eval_on_selector_all("section", "nodes => nodes.map(n => n.id)")
+        page.select_option("#from", index=0)
+        page.select_option("#unit", unit)
+        page.wait_for_selector(f"body[data-rendered*='|{unit}|']")
+        cells = page.eval_on_selector_all(
+            "#section-turnover td[data-metric], #section-workforce td[data-metric], "
+            "#section-absence td[data-metric]",
+            "nodes => nodes.map(n => [n.dataset.metric, n.dataset.period, n.dataset.value])",
+        )
+        page.select_option("#grain", "month")
+        page.select_option("#unit", "")
+        page.wait_for_selector("body[data-rendered^='month||']")
+        month_cells = page.eval_on_selector_all(
+            "#section-workforce td[data-metric]",
+            "nodes => nodes.map(n => [n.dataset.metric, n.dataset.period, n.dataset.value])",
+        )
+        page.goto((home / "quality" / "latest.html").as_uri())
+        verdict = page.inner_text("#verdict")
+        failed = page.inner_text("#suites-failed")
+        suite_rows = page.eval_on_selector_all("#suites tbody tr", "nodes => nodes.length")
+        browser.close()
+    assert errors == []
+    assert {"section-workforce", "section-turnover", "section-absence", "section-engagement",
+            "section-spp"} <= set(sections)  # fmt: skip
+    assert len(cells) >= 10 and len(month_cells) >= 24
+    for metric, period, shown in cells:
+        expected = kpi_value(home, "year", metric, "org_level_2", unit, period)
+        assert (shown == "" and expected is None) or float(shown) == pytest.approx(expected)
+    for metric, period, shown in month_cells:
+        expected = kpi_value(home, "month", metric, "total", None, period)
+        assert (shown == "" and expected is None) or float(shown) == pytest.approx(expected)
+    results = json.loads((home / "quality" / first_run_id(home) / "results.json").read_text())
+    assert verdict == "passed" and failed == "0" and suite_rows == len(results["suites"])
+    # The two pages themselves, read from disk; nothing else was asked of any network.
+    assert set(requests) == {
+        (home / "dashboard.html").as_uri(),
+        (home / "quality" / "latest.html").as_uri(),
+    }
+
+
+# --- PostgreSQL: roles and row-level security -------------------------------------------------
+
+
+def expected_manager_rows(home: Path, root_unit: str) -> dict[str, int]:
+    """Per published table, the rows a manager of root_unit may see: their subtree's."""
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        subtree = {
+            r[0]
+            for r in con.execute(
+                "select org_unit_id from marts.dim_org_units where ? in "
+                "(org_level_1_id, org_level_2_id, org_level_3_id, org_level_4_id, "
+                "org_level_5_id, org_level_6_id)",
+                [root_unit],
+            ).fetchall()
+        }
+        ids = ", ".join(f"'{unit}'" for unit in sorted(subtree))
+        expected = {}
+        for schema, table in con.sql(
+            "select schema_name, table_name from duckdb_tables()"
+        ).fetchall():
+            columns = {c[0] for c in con.sql(f'describe {schema}."{table}"').fetchall()}
+            source = f'{schema}."{table}"'
+            if "org_unit_id" in columns:
+                where = f"org_unit_id in ({ids})"
+            elif "segment_key" in columns:
+                where = ("segment_key in (select segment_key from marts.dim_segments "
+                         f"where org_unit_id in ({ids}))")  # fmt: skip
+            elif {"dimension", "member"} <= columns:
+                where = f"dimension like 'org_level_%' and member in ({ids})"
+            else:
+                where = "false"
+            expected[table] = con.sql(f"select count(*) from {source} where {where}").fetchall()[0][
+                0
+            ]
+    return expected
+
+
+def test_bi_reader_reads_only_bi_and_a_manager_sees_exactly_their_subtree(published):
+    _, home = published
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        [(division,)] = con.sql(
+            "select org_unit_id from marts.dim_org_units where org_level = 2 "
+            "order by org_unit_id limit 1"
+        ).fetchall()
+    granted = peoplemart(
+        "grant-manager", "mgr_division", "--org-unit", division, "--home", home,
+        "--postgres", "embedded",
+    )  # fmt: skip
+    assert granted.returncode == 0, granted.stderr
+    expected = expected_manager_rows(home, division)
+    with embedded_postgres(home) as dsn, psycopg.connect(dsn, autocommit=True) as conn:
+        version = current_version(dsn)
+        conn.execute("create role reader_login login in role bi_reader")
+        private = [
+            f"{s}.{t}"
+            for s, t in conn.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema not in ('bi', 'pg_catalog', 'information_schema')"
+            ).fetchall()
+        ]
+        assert any(name.startswith(version) for name in private)
+        assert any(name.startswith("peoplemart_access.") for name in private)
+        views = [r[0] for r in conn.execute(
+            "select table_name from information_schema.views where table_schema = 'bi'"
+        ).fetchall()]  # fmt: skip
+        assert set(views) == set(expected)
+        for role in ("reader_login", "mgr_division"):
+            conn.execute(f"set role {role}")
+            for name in private:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(f"select 1 from {name} limit 1")
+            conn.execute("reset role")
+        conn.execute("set role reader_login")
+        everything = {
+            v: conn.execute(f'select count(*) from bi."{v}"').fetchone()[0] for v in views
+        }
+        conn.execute("reset role")
+        conn.execute("set role mgr_division")
+        seen = {v: conn.execute(f'select count(*) from bi."{v}"').fetchone()[0] for v in views}
+        conn.execute("reset role")
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        for view in views:
+            [schema] = [
+                r[0]
+                for r in con.execute(
+                    "select schema_name from duckdb_tables() where table_name = ?", [view]
+                ).fetchall()
+            ]
+            assert (
+                everything[view]
+                == con.sql(f'select count(*) from {schema}."{view}"').fetchall()[0][0]
+            )
+    assert seen == expected
+    assert 0 < seen["fct_workforce_monthly"] < everything["fct_workforce_monthly"]
+    assert seen["kpi_catalog"] == 0
+
+
+def test_survey_figures_under_the_threshold_are_suppressed_everywhere(published):
+    _, home = published
+    figures = "engagement_index, engaged_share, enps, response_rate, respondents, invited"
+    leak = (
+        f"select count(*) from {{}} where (is_suppressed and coalesce({figures}) is not null) "
+        "or (not is_suppressed and respondents < 5)"
+    )
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        suppressed = con.sql("select count(*) from survey.engagement_results where is_suppressed")
+        assert suppressed.fetchall()[0][0] > 0
+        assert con.sql(leak.format("survey.engagement_results")).fetchall() == [(0,)]
+        drivers = (
+            "select count(*) from survey.driver_results "
+            "where is_suppressed and driver_score is not null"
+        )
+        assert con.sql(drivers).fetchall() == [(0,)]
+        exports = home / "exports" / first_run_id(home) / "survey.engagement_results.parquet"
+        assert con.sql(leak.format(f"'{exports}'")).fetchall() == [(0,)]
+    with embedded_postgres(home) as dsn, psycopg.connect(dsn) as conn:
+        assert conn.execute(leak.format("bi.engagement_results")).fetchone() == (0,)
+
+
+# --- the privacy scanner -----------------------------------------------------------------------
+
+
+def test_nothing_published_holds_a_name_bsn_or_birth_date(published):
+    landing, home = published
+    names = {v for v in personal_data(landing) if not v.isdigit()}
+    assert len(names) > 50
+    with embedded_postgres(home) as dsn:
+        assert scan_home(home, names, dsn) == []
+
+
+def test_the_scanner_finds_planted_personal_data(published, tmp_path):
+    landing, home = published
+    copy = copy_home(home, tmp_path / "home")
+    with duckdb.connect(str(copy / "warehouse.duckdb"), read_only=True) as con:
+        key, birth = con.sql(
+            "select employee_key, birth_date from restricted.stg_restricted__hris_employees limit 1"
+        ).fetchall()[0]
+    name = sorted(v for v in personal_data(landing) if not v.isdigit())[0]
+    with duckdb.connect(str(copy / "serving.duckdb")) as con:
+        con.execute(
+            "create table marts.leaky as select ? as employee_key, ?::date as hire_date, "
+            "? as note, '111222333' as reference",
+            [key, birth, name],
+        )
+    (copy / "dashboard.html").write_text('<td>"123456782"</td>')
+    findings = {(f.where.split("/")[-1], f.what) for f in scan_home(copy, {name})}
+    assert ("serving.duckdb marts.leaky", "name in column note") in findings
+    assert ("serving.duckdb marts.leaky", "BSN-like value in column reference") in findings
+    assert (
+        "serving.duckdb marts.leaky",
+        "exact birth date in hire_date next to employee_key",
+    ) in findings
+    assert ("dashboard.html", "BSN-like value") in findings
+
+
+# --- the quality gate blocks a bad publication ----------------------------------------------
+
+BAD_ROWS = {
+    "unique": (
+        "insert into marts.dim_org_units select * from marts.dim_org_units limit 1",
+        "gx_dim_org_units_grain_and_references",
+    ),
+    "not_null": (
+        "update marts.fct_exits set tenure_days = null "
+        "where employment_period_key = (select min(employment_period_key) from marts.fct_exits)",
+        "gx_fct_exits_grain_and_references",
+    ),
+    "relationship": (
+        "update marts.fct_vacancies set segment_key = 'no-such-segment' "
+        "where vacancy_id = (select min(vacancy_id) from marts.fct_vacancies)",
+        "gx_fct_vacancies_grain_and_references",
+    ),
+    "range": (
+        "update marts.fct_absence_monthly set sick_fte_days = sick_fte_days + 1000 "
+        "where (employee_key, month_start_date) = (select (employee_key, month_start_date) "
+        "from marts.fct_absence_monthly order by all limit 1)",
+        "gx_rates_within_0_100",
+    ),
+    "reconciliation": (
+        "update marts.fct_fte_reconciliation_monthly set hr_average_fte = hr_average_fte + 5 "
+        "where (cost_center, month_start_date) = (select (cost_center, month_start_date) "
+        "from marts.fct_fte_reconciliation_monthly where hr_average_fte > 0 order by all limit 1)",
+        "gx_reconciliation_ties_out",
+    ),
+}
+
+
+def gate_on_copy(home: Path, target: Path, statement: str | None):
+    target.mkdir()
+    shutil.copy(home / "warehouse.duckdb", target / "warehouse.duckdb")
+    shutil.copy(home / "serving.duckdb", target / "serving.duckdb")
+    with duckdb.connect(str(target / "warehouse.duckdb")) as con:
+        if statement:
+            con.execute(statement)
+        # As in a run: the KPI tables are built from the marts, then the gate checks both.
+        semantic = json.loads((MANIFEST.parent / "semantic_manifest.json").read_text())
+        catalog = con.sql("select * from kpi.kpi_catalog").pl()
+        build_kpi_tables(con, MANIFEST.parent.parent, semantic, catalog)
+    results, _ = run_gate(target, "candidate", json.loads(MANIFEST.read_text()), None)
+    return {r.suite for r in results if not r.passed and r.severity == "ERROR"}
+
+
+def test_the_gate_passes_the_warehouse_as_built(published, tmp_path):
+    _, home = published
+    assert gate_on_copy(home, tmp_path / "home", None) == set()
+    require_passed_gate(tmp_path / "home", "candidate")
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_ROWS))
+def test_each_kind_of_bad_row_fails_the_gate(published, tmp_path, kind):
+    _, home = published
+    statement, suite = BAD_ROWS[kind]
+    failed = gate_on_copy(home, tmp_path / "home", statement)
+    assert suite in failed
+    with pytest.raises(QualityGateFailed, match=suite):
+        require_passed_gate(tmp_path / "home", "candidate")
+
+
+def test_a_failed_gate_leaves_every_publication_unchanged(published, tmp_path):
+    _, home = published
+    copy = copy_home(home, tmp_path / "home")
+    before = publication_state(copy)
+    statement, suite = BAD_ROWS["reconciliation"]
+    with duckdb.connect(str(copy / "warehouse.duckdb")) as con:
+        con.execute(statement)
+    result = peoplemart("publish", "--home", copy, "--postgres", "embedded")
+    assert result.returncode == 1
+    assert suite in result.stdout
+    assert publication_state(copy) == before
+    [alert] = (copy / "alerts").glob("*.json")
+    assert any(suite in check for check in json.loads(alert.read_text())["failed_checks"])
+    stop_embedded_postgres(copy)
+
+
+# --- readers during a publish, and crashes -------------------------------------------------
+
+
+def test_a_reader_during_a_publish_never_sees_two_runs(published, tmp_path):
+    _, home = published
+    copy = copy_home(home, tmp_path / "home")
+    old_run = first_run_id(copy)
+    seen_serving, seen_postgres, errors = [], [], []
+    done = threading.Event()
+
+    def poll_serving():
+        while not done.is_set():
+            try:
+                seen_serving.append(frozenset(serving_run_ids(copy / "serving.duckdb")))
+            except duckdb.Error as error:  # a reader may find the file locked, never mixed
+                errors.append(str(error))
+            time.sleep(0.05)
+
+    with embedded_postgres(copy) as dsn:
+
+        def poll_postgres():
+            with psycopg.connect(dsn) as conn:
+                while not done.is_set():
+                    with conn.transaction():
+                        conn.execute("set transaction isolation level repeatable read")
+                        ids = conn.execute(
+                            "select run_id from bi.kpi_catalog union select run_id from "
+                            "bi.fct_workforce_monthly union select run_id from bi.metrics_month"
+                        ).fetchall()
+                    seen_postgres.append(frozenset(r[0] for r in ids))
+                    time.sleep(0.05)
+
+        readers = [threading.Thread(target=poll_serving), threading.Thread(target=poll_postgres)]
+        for reader in readers:
+            reader.start()
+        result = peoplemart("publish", "--home", copy, "--postgres", "embedded")
+        time.sleep(0.5)
+        done.set()
+        for reader in readers:
+            reader.join()
+    assert result.returncode == 0, result.stdout[-3000:]
+    new_run = [r for r in serving_run_ids(copy / "serving.duckdb")][0]
+    assert new_run != old_run
+    for seen in (seen_serving, seen_postgres):
+        assert all(len(ids) == 1 for ids in seen)
+        assert seen[0] == {old_run} and seen[-1] == {new_run}
+    stop_embedded_postgres(copy)
+
+
+def test_kill_9_during_a_publish_keeps_the_last_publication_and_the_next_run_repairs(
+    published, tmp_path
+):
+    _, home = published
+    copy = copy_home(home, tmp_path / "home")
+    previous = publication_state(copy)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
+    rng = random.Random(20261123)
+    for _ in range(3):
+        process = subprocess.Popen(
+            [PEOPLEMART, "publish", "--home", str(copy), "--postgres", "embedded"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        time.sleep(rng.uniform(3, 28))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        state = publication_state(copy)
+        # Either the crash came before the swap (nothing changed) or after a complete
+        # publication; never a mix of runs in one place.
+        assert len(state["serving_run_ids"]) == 1 and len(state["postgres_run_ids"]) == 1
+        if state["serving_run_ids"] == previous["serving_run_ids"]:
+            assert state["serving_sha256"] == previous["serving_sha256"]
+        previous = state
+    repaired = peoplemart("publish", "--home", copy, "--postgres", "embedded")
+    assert repaired.returncode == 0, repaired.stdout[-3000:]
+    final = publication_state(copy)
+    [new_run] = final["serving_run_ids"]
+    assert final["postgres_run_ids"] == {new_run}
+    assert final["exports_latest"].strip() == new_run
+    assert (copy / "exports" / new_run).is_dir()
+    assert not (copy / "serving.duckdb.next").exists()
+    stop_embedded_postgres(copy)
