@@ -42,7 +42,8 @@ def _kpi_rows(con: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict:
         rows = con.execute(
             f"select metric, strftime(period_start, '%Y-%m-%d'), member, value "
             f"from {table_name(grain)} where metric in (select unnest(?::varchar[])) "
-            f"and (dimension = '{TOTAL}' or dimension in (select unnest(?::varchar[]))) "
+            f"and (dimension = '{TOTAL}' "
+            "or (dimension in (select unnest(?::varchar[])) and member is not null)) "
             "order by metric, member nulls first, period_start",
             [metrics, levels],
         ).fetchall()

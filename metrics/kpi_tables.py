@@ -247,9 +247,9 @@ def _empty() -> pl.DataFrame:
 def _long(answer: pl.DataFrame, group: MetricGroup, dimension: str, group_by: list[str]):
     time_column = group_by[0]
     split = group_by[-1] if len(group_by) > 1 else None
-    if split and dimension.startswith("org_level_"):
-        # Employees directly in a unit above this level have no ancestor at it: not a member.
-        answer = answer.filter(pl.col(split).is_not_null())
+    # Rows and empty values are kept as MetricFlow gives them (employees directly in a unit above
+    # an org level have no member at it: a null member), so the published rows answer exactly
+    # what `peoplemart kpi` would.
     member = pl.col(split).cast(pl.String) if split else pl.lit(None, pl.String)
     if group.forced and dimension != group.forced:
         # A second split under the forced one: the member names both (scenario / job family).
@@ -270,7 +270,6 @@ def _long(answer: pl.DataFrame, group: MetricGroup, dimension: str, group_by: li
             variable_name="metric",
             value_name="value",
         )
-        .filter(pl.col("value").is_not_null())
         .select("metric", "period_start", "dimension", "member", "value")
     )
 
@@ -282,6 +281,11 @@ def read_published(serving: Path, grain: str, metrics: list[str], dimension: str
         return None
     dimension = dimension or TOTAL
     with duckdb.connect(str(serving), read_only=True) as con:
+        if not con.execute(
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+            [KPI_SCHEMA, f"metrics_{grain}"],
+        ).fetchall()[0][0]:
+            return None
         present = con.execute(
             f"select distinct metric from {table_name(grain)} where dimension = ? "
             f"and metric in (select unnest(?::varchar[]))",
@@ -295,7 +299,13 @@ def read_published(serving: Path, grain: str, metrics: list[str], dimension: str
             "and (?::date is null or period_start >= ?::date) "
             "and (?::date is null or period_start <= ?::date)",
             [dimension, metrics, start, start, end, end],
-        ).pl()
+        ).fetchall()
+    rows = pl.DataFrame(
+        rows,
+        schema={"metric": pl.String, "period_start": pl.Date, "member": pl.String,
+                "value": pl.Float64},
+        orient="row",
+    )  # fmt: skip
     wide = rows.pivot(on="metric", index=["period_start", "member"], values="value")
     wide = wide.with_columns(pl.col("period_start").cast(pl.String)).rename({"period_start": grain})
     wide = wide.select(grain, "member", *[m for m in metrics if m in wide.columns])

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,7 +235,13 @@ def mf_csv(
         return pl.read_csv(out, infer_schema_length=None)
 
 
-def run_query(query: KpiQuery, project_dir: Path, home: Path, mf_executable: str) -> pl.DataFrame:
+def run_query(
+    query: KpiQuery,
+    project_dir: Path,
+    home: Path,
+    mf_executable: str,
+    use_published: bool = True,
+) -> pl.DataFrame:
     """Run the query with MetricFlow's `mf query` against the warehouse in `home`; survey
     figures come from the published results, where the anonymity rules have been applied."""
     from metrics import survey
@@ -251,11 +258,15 @@ def run_query(query: KpiQuery, project_dir: Path, home: Path, mf_executable: str
             project_dir,
             home,
             mf_executable,
+            use_published,
         )
         return frame.rename({"year": PROJECTION_YEAR})
     manifest = _semantic_manifest(project_dir)
     resolved = validate(query, {m["name"] for m in manifest["metrics"]})
     check_event_dimensions(query, resolved, manifest)
+    published = _from_published_tables(query, resolved, home) if use_published else None
+    if published is not None:
+        return published
     group_by = [f"metric_time__{query.grain}"] if query.grain else []
     group_by += [DIMENSIONS[d] for d in query.by]
     frame = mf_csv(
@@ -274,6 +285,31 @@ def run_query(query: KpiQuery, project_dir: Path, home: Path, mf_executable: str
     if query.grain and query.grain in frame.columns:
         frame = frame.with_columns(pl.col(query.grain).str.slice(0, 10))
     return frame
+
+
+def _from_published_tables(query: KpiQuery, resolved: dict[str, str], home: Path):
+    """The same answer read from the published KPI tables, when they hold the question (a grain
+    and at most one split): no metrics engine to start. None: ask MetricFlow."""
+    from metrics.kpi_tables import read_published
+
+    if (
+        not query.grain
+        or len(query.by) > 1
+        or os.environ.get("PEOPLEMART_KPI_ENGINE") == "metricflow"
+    ):
+        return None
+    frame = read_published(
+        home / "serving.duckdb",
+        query.grain,
+        list(resolved.values()),
+        query.by[0] if query.by else None,
+        query.start,
+        query.end,
+    )
+    if frame is None:
+        return None
+    print("(answered from the published KPI tables in serving.duckdb)", file=sys.stderr)
+    return frame.rename({answered: asked for asked, answered in resolved.items()})
 
 
 def render(frame: pl.DataFrame, output_format: str) -> str:

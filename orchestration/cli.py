@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         "reconciliation_status, scenario, projection_year; survey metrics: wave, construct",
     )
     kpi.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    kpi.add_argument(
+        "--source",
+        choices=["auto", "metricflow"],
+        default="auto",
+        help="auto: the published KPI tables when they hold the question, else MetricFlow",
+    )
 
     dev = commands.add_parser("dev", help="the Dagster UI (schedule, sensor, runs) for a home")
     dev.add_argument("--landing", type=Path, default=Path("demo/landing"))
@@ -286,7 +292,7 @@ def cmd_kpi(args) -> int:
     )
     mf = str(Path(DBT_EXECUTABLE).parent / "mf")
     try:
-        frame = run_query(query, DBT_PROJECT_DIR, home, mf)
+        frame = run_query(query, DBT_PROJECT_DIR, home, mf, args.source == "auto")
     except KpiQueryError as error:
         print(f"peoplemart kpi: {error}", file=sys.stderr)
         return 2

@@ -181,6 +181,39 @@ def test_the_dashboard_shows_the_published_kpis_offline(published):
     }
 
 
+# --- peoplemart kpi from the published KPI tables --------------------------------------------
+
+FAST_QUESTIONS = [
+    ["headcount,average_fte,turnover_rate,verzuim_pct", "--grain", "year"],
+    ["average_fte,leavers,sick_spells", "--grain", "quarter", "--by", "org_level_3"],
+    ["retention_rate,hires", "--grain", "year", "--by", "gender"],
+    ["revenue_per_fte", "--grain", "quarter", "--by", "cost_center", "--from", "2023-01-01",
+     "--to", "2023-06-30"],
+    ["gap_fte,demand_fte", "--grain", "year", "--by", "scenario"],
+    ["turnover_rate_rolling_12m", "--grain", "month"],
+]  # fmt: skip
+
+
+def test_kpi_answers_from_the_published_tables_as_metricflow_does(published):
+    _, home = published
+    for question in FAST_QUESTIONS:
+        fast = peoplemart("kpi", *question, "--home", home, "--format", "json")
+        engine = peoplemart(
+            "kpi", *question, "--home", home, "--format", "json", "--source", "metricflow"
+        )
+        assert fast.returncode == 0 and engine.returncode == 0, fast.stderr + engine.stderr
+        assert "published KPI tables" in fast.stderr and "published" not in engine.stderr
+        fast_rows, engine_rows = json.loads(fast.stdout), json.loads(engine.stdout)
+        assert len(fast_rows) == len(engine_rows) > 0, question
+        for ours, theirs in zip(fast_rows, engine_rows, strict=True):
+            assert ours.keys() == theirs.keys()
+            for column, value in theirs.items():
+                if isinstance(value, float | int) and value is not None:
+                    assert ours[column] == pytest.approx(value, rel=1e-9, abs=1e-9), question
+                else:
+                    assert ours[column] == value, question
+
+
 # --- PostgreSQL: roles and row-level security -------------------------------------------------
 
 
