@@ -157,6 +157,9 @@ class Loader:
         self.run_id = run_id
         self.loaded_at = (loaded_at or datetime.now(UTC)).replace(tzinfo=None)
         ensure_schemas(con)
+        # The ledger's answer to "were these bytes seen before?", read once: a query per file
+        # cost more than parsing a small file.
+        self._seen: dict[str, tuple[str, str]] | None = None
 
     # ---- public -------------------------------------------------------------------------
     def load_landing(self, landing: Path) -> IngestReport:
@@ -166,6 +169,7 @@ class Loader:
             self.con.execute("begin")
             self._record(results)
             self.con.execute("commit")
+            self._remember(results)
         # The next delivery's files are read (hashed, parsed, cast) on a second thread while this
         # one is validated and written: polars and DuckDB release the GIL, the machine has 2 cores.
         with ThreadPoolExecutor(max_workers=1) as reader:
@@ -194,6 +198,7 @@ class Loader:
         except BaseException:
             self.con.execute("rollback")
             raise
+        self._remember(results)
         return results
 
     # ---- parsing ------------------------------------------------------------------------
@@ -251,16 +256,26 @@ class Loader:
                 result.issues = [RowIssue(None, None, None, str(rejection))]
         return results, parsed
 
+    def _remember(self, results: list[FileResult]) -> None:
+        """Committed files join the seen set (the first time bytes were seen is what counts)."""
+        if self._seen is None:
+            return
+        for result in results:
+            if result.status in ("loaded", "rejected") and result.file_sha256:
+                where = f"{result.source}/{result.delivery_id}/{result.file_name}"
+                self._seen.setdefault(result.file_sha256, (result.status, where))
+
     def _already_seen(self, result: FileResult, name: str) -> bool:
-        earlier = self.con.execute(
-            "select status, source || '/' || delivery_id || '/' || file_name from "
-            "ingest.file_ledger where file_sha256 = ? and status in ('loaded', 'rejected') "
-            "order by load_seq limit 1",
-            [result.file_sha256],
-        ).fetchall()
-        if not earlier:
+        if self._seen is None:
+            self._seen = {}
+            for sha, status, where in self.con.execute(
+                "select file_sha256, status, source || '/' || delivery_id || '/' || file_name "
+                "from ingest.file_ledger where status in ('loaded', 'rejected') order by load_seq"
+            ).fetchall():
+                self._seen.setdefault(sha, (status, where))
+        if result.file_sha256 not in self._seen:
             return False
-        status, where = earlier[0]
+        status, where = self._seen[result.file_sha256]
         if status == "rejected":
             raise FileRejected(f"{name}: same bytes as {where}, which was rejected before")
         result.status = "duplicate"
