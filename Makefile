@@ -37,7 +37,7 @@ demo: install ## generate a synthetic organisation into demo/ and run the whole 
 
 test: install browser ## lint + the whole test suite (unit, dbt, Dagster, end-to-end, browser)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=15
 
 test-fast: install
 	$(BIN)/pytest -n 2 -m "not slow"

@@ -17,7 +17,8 @@ import duckdb
 import polars as pl
 
 from metrics.anonymity import Partition, checked_min_group_size, suppress
-from metrics.query import KpiQuery, KpiQueryError, mf_csv
+from metrics.kpi_tables import MetricSql
+from metrics.query import KpiQuery, KpiQueryError
 
 SURVEY_METRICS = ("respondents", "engagement_index", "engaged_share", "enps", "response_rate")
 DRIVER_METRIC = "driver_score"
@@ -161,8 +162,13 @@ def _evaluate(frame: pl.DataFrame, expressions: dict[str, str]) -> pl.DataFrame:
         con.close()
 
 
+def _numbers(frame: pl.DataFrame, metrics: list[str]) -> pl.DataFrame:
+    """MetricFlow's SQL gives decimals and integers; the suppression arithmetic wants floats."""
+    return frame.with_columns(pl.col(m).cast(pl.Float64) for m in metrics)
+
+
 def publish_survey_results(
-    home: Path, project_dir: Path, mf_executable: str, min_group_size: int | None = None
+    home: Path, project_dir: Path, min_group_size: int | None = None
 ) -> dict:
     """Compute, suppress and write the survey result tables into the warehouse."""
     min_group_size = checked_min_group_size(min_group_size)
@@ -172,14 +178,16 @@ def publish_survey_results(
     group_by = ["wave__wave_id", "wave__anonymity", "segment__org_unit"] + [
         f"segment__{a}" for a in ATTRIBUTES
     ]
-    cells = mf_csv(components, group_by, project_dir, home, mf_executable)
-    drivers = mf_csv(
-        _inputs(manifest, DRIVER_METRIC),
-        [*group_by, "construct_score__construct"],
-        project_dir,
-        home,
-        mf_executable,
-    )
+    # MetricFlow plans the SQL in-process (no `mf` start-up per question); DuckDB runs it.
+    planner = MetricSql(project_dir)
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        cells = _numbers(con.sql(planner.sql(components, group_by)).pl(), components)
+        driver_inputs = _inputs(manifest, DRIVER_METRIC)
+        drivers = _numbers(
+            con.sql(planner.sql(driver_inputs, [*group_by, "construct_score__construct"])).pl(),
+            driver_inputs,
+        )
+    planner.save()
     renames = {g: g.split("__", 1)[1] for g in [*group_by, "construct_score__construct"]}
     renames["wave__wave_id"], renames["wave__anonymity"] = "wave_id", "anonymity"
     cells = cells.rename(renames, strict=False)

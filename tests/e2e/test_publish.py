@@ -505,7 +505,7 @@ def test_kill_9_during_a_publish_keeps_the_last_publication_and_the_next_run_rep
     previous = publication_state(copy)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
     rng = random.Random(20261123)
-    for _ in range(3):
+    for _ in range(2):
         process = subprocess.Popen(
             [PEOPLEMART, "publish", "--home", str(copy), "--postgres", "embedded"],
             stdout=subprocess.DEVNULL,

@@ -329,9 +329,19 @@ def test_a_second_run_loads_nothing_new_and_a_damaged_delivery_is_reported(first
     (delivery / "manifest.json").unlink()
     data = (delivery / "terminations.csv").read_bytes()
     (delivery / "terminations.csv").write_bytes(data[: len(data) // 2])
+    published_before = serving_run_ids(home)
     damaged = run(landing, home)
-    assert damaged.returncode == 0, damaged.stdout[-2000:]
     assert "hris/20991231T000000/terminations.csv" in damaged.stdout
+    # A snapshot dated 2099 moves the history window to 2090-2099: nearly every fact would vanish.
+    # The quality gate holds the publication back instead of publishing an empty warehouse.
+    assert damaged.returncode == 1
+    assert "gx_volumes_against_previous_run" in damaged.stdout
+    assert serving_run_ids(home) == published_before
+
+
+def serving_run_ids(home: Path) -> set[str]:
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        return {r[0] for r in con.sql("select distinct run_id from kpi.kpi_catalog").fetchall()}
 
 
 def test_a_missing_landing_folder_is_a_clear_error(tmp_path):

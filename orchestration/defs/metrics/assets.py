@@ -3,7 +3,6 @@ KPI catalog and KPI tables, and the publication BI tools read (serving.duckdb, P
 PostgreSQL), which waits for the quality gate."""
 
 import json
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -14,7 +13,7 @@ from metrics.kpi_tables import build_kpi_tables
 from metrics.publish import PUBLISHED_SCHEMAS, publish
 from metrics.survey import publish_survey_results
 from orchestration.dbt_manifest import MANIFEST
-from orchestration.defs.resources import DBT_EXECUTABLE, DBT_PROJECT_DIR, PeoplemartHome
+from orchestration.defs.resources import DBT_PROJECT_DIR, PeoplemartHome
 from quality.gate import require_passed_gate
 
 # Every mart the semantic models read: the KPI tables wait for all of them.
@@ -38,7 +37,6 @@ def survey_results(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome
     summary = publish_survey_results(
         peoplemart.home_path,
         DBT_PROJECT_DIR,
-        str(Path(DBT_EXECUTABLE).parent / "mf"),
         peoplemart.survey_min_group_size,
     )
     context.log.info(f"survey results: {summary}")
