@@ -200,18 +200,19 @@ def _unsigned_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _headline_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The organisation's yearly headline figures, for plausibility (warnings, not a gate)."""
+    """The organisation's figures of its last three years, for plausibility (warnings, not a gate).
+    Only recent years: the early history of a new installation holds only the people of its first
+    snapshot, with no absences recorded for them yet."""
     return con.sql(
+        "select * from ("
         "select period_start, "
         "max(value) filter (where metric = 'verzuim_pct') as verzuim_pct, "
         "max(value) filter (where metric = 'turnover_rate') as turnover_rate, "
         "max(value) filter (where metric = 'average_fte') "
         "  / nullif(max(value) filter (where metric = 'average_headcount'), 0) as fte_per_head "
         "from kpi.metrics_year where dimension = 'total' group by all "
-        "having max(value) filter (where metric = 'average_headcount') > 0 "
-        # The recent years: the early history of a new installation holds only the people of
-        # its first snapshot (no absences were recorded for them yet).
-        "qualify row_number() over (order by period_start desc) <= 3"
+        "having max(value) filter (where metric = 'average_headcount') > 0"
+        ") order by period_start desc limit 3"
     ).df()
 
 
