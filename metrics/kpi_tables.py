@@ -270,6 +270,9 @@ def _long(answer: pl.DataFrame, group: MetricGroup, dimension: str, group_by: li
             variable_name="metric",
             value_name="value",
         )
+        # A record without a date on the metric's time axis (a spell not yet ended, for the
+        # ended-spell measures) belongs to no period: not a figure of any period.
+        .filter(pl.col("period_start").is_not_null())
         .select("metric", "period_start", "dimension", "member", "value")
     )
 
