@@ -318,4 +318,4 @@ def read_published(serving: Path, grain: str, metrics: list[str], dimension: str
     if dimension == TOTAL:
         wide = wide.drop("member")
         return wide.sort(grain)
-    return wide.rename({"member": dimension}).sort(grain, dimension, nulls_last=False)
+    return wide.rename({"member": dimension}).sort(grain, dimension, nulls_last=True)
