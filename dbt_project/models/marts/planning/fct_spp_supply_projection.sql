@@ -4,7 +4,8 @@
 -- rate per family = (non-retirement leavers in the 36 months before the as-of date / 3) /
 -- average headcount over those months; families with fewer than `spp_min_family_size` people
 -- on the as-of date use the organisation's rate. The rates used are stored next to the numbers.
--- The projection is a recurrence over 5 years, written out year by year (portable SQL).
+-- The projection is a recurrence over 5 years, written out year by year (portable SQL); supply
+-- never falls below zero.
 with
 
 snapshot as (
@@ -123,7 +124,7 @@ rates as (
                 then organisation_rate.rate
             else family_rates.leavers_36_months / 3.0
                 / nullif(family_rates.average_headcount_36_months, 0)
-        end as attrition_rate
+        end as measured_attrition_rate
     from family_rates
     cross join organisation_rate
 
@@ -155,7 +156,11 @@ projected as (
 
     select
         rates.job_family,
-        rates.attrition_rate,
+        -- More leavers than heads (a young organisation, heavy churn) is everyone leaving:
+        -- the projection cannot lose more people than it has.
+        case
+            when rates.measured_attrition_rate > 1 then 1.0 else rates.measured_attrition_rate
+        end as attrition_rate,
         rates.uses_organisation_rate,
         rates.fte as fte_0,
         rates.headcount as headcount_0
@@ -178,10 +183,10 @@ recurrence as (
     select
         projected.*
         {%- for y in range(1, years + 1) %},
-        {% for _ in range(y) %}({% endfor %}fte_0
+        {% for _ in range(y) %}greatest(0, {% endfor %}fte_0
         {%- for k in range(1, y + 1) %} * (1 - attrition_rate) - retiring_fte_{{ k }}){% endfor %}
             as fte_{{ y }},
-        {% for _ in range(y) %}({% endfor %}headcount_0
+        {% for _ in range(y) %}greatest(0, {% endfor %}headcount_0
         {%- for k in range(1, y + 1) %} * (1 - attrition_rate) - retiring_headcount_{{ k }}){% endfor %}
             as headcount_{{ y }}
         {%- endfor %}
