@@ -99,6 +99,11 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         create table if not exists ingest.current_deliveries (
             source varchar, delivery_id varchar)""")
+    # What AVG retention removed, per table and run (ingestion/retention.py): no keys.
+    con.execute("""
+        create table if not exists ingest.retention_log (
+            run_id varchar, as_of date, table_name varchar, rows_removed bigint,
+            references_emptied bigint, applied_at timestamp)""")
     con.execute("""
         create table if not exists ingest.quarantine (
             run_id varchar, source varchar, delivery_id varchar, entity varchar,

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from ingestion.retention import FROZEN_BOUNDARY, FROZEN_SCHEMA
 from metrics.query import DIMENSIONS, GRAINS, PROJECTION_YEAR
 
 KPI_SCHEMA = "kpi"
@@ -230,6 +231,51 @@ def build_kpi_tables(
         counts[table_name(grain)] = frame.height
     generator.save()
     return {"queries": queries, "seconds": round(time.monotonic() - started, 1), "rows": counts}
+
+
+# Periods freeze a little ahead of the retention horizon, so that the people who cross it before
+# the next run are already counted in frozen figures when retention removes them.
+FREEZE_MARGIN_MONTHS = 3
+ROLLING_WINDOW_MONTHS = 12
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def freeze_closed_periods(con: duckdb.DuckDBPyConnection, hr_horizon: dt.date) -> dict:
+    """Keep closed periods as they were first published: figures of periods starting before the
+    HR retention horizon (plus a margin) are archived in kpi_frozen once and from then on replace
+    what this run computed. The people in them may since have been removed (AVG retention,
+    ingestion/retention.py); the aggregates that no longer identify anyone stay."""
+    frozen_before = _add_months(hr_horizon.replace(day=1), FREEZE_MARGIN_MONTHS)
+    rolling_frozen_before = _add_months(frozen_before, ROLLING_WINDOW_MONTHS)
+    con.execute(f"create schema if not exists {FROZEN_SCHEMA}")
+    con.execute(
+        f"create table if not exists {FROZEN_BOUNDARY} (frozen_before date, frozen_at timestamp)"
+    )
+    # A rolling figure reaches back a year: it is closed a year later than its month.
+    closed = "period_start < case when metric like '%rolling_12m%' then $rolling else $frozen end"
+    counts = {}
+    for grain in GRAINS:
+        live, frozen = table_name(grain), f"{FROZEN_SCHEMA}.metrics_{grain}"
+        con.execute(f"create table if not exists {frozen} as select * from {live} limit 0")
+        bounds = {"frozen": frozen_before, "rolling": rolling_frozen_before}
+        same_period = (
+            f"exists (select 1 from {frozen} as f where f.metric = {{t}}.metric "
+            f"and f.period_start = {{t}}.period_start)"
+        )
+        con.execute(
+            f"insert into {frozen} select * from {live} as l where {closed} "
+            f"and not {same_period.format(t='l')}",
+            bounds,
+        )
+        con.execute(f"delete from {live} where {same_period.format(t=live)}")
+        con.execute(f"insert into {live} select * from {frozen}")
+        counts[frozen] = con.sql(f"select count(*) from {frozen}").fetchall()[0][0]
+    con.execute(f"insert into {FROZEN_BOUNDARY} values (?, current_timestamp)", [frozen_before])
+    return {"frozen_before": str(frozen_before), "rows": counts}
 
 
 def _empty() -> pl.DataFrame:

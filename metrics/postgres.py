@@ -265,3 +265,42 @@ def grant_manager(dsn: str, role: str, org_unit_ids: list[str], password: str | 
                 [role, unit],
             )
         conn.commit()
+
+
+def remove_people_from_old_versions(
+    dsn: str, keys: list[str], owner_key: str, reference_keys: tuple[str, ...]
+) -> dict[str, int]:
+    """AVG retention for the versions kept for rollback: rows of `keys` deleted (their own, and
+    survey results grouped by them as manager), references to them emptied. The current version
+    was loaded without them."""
+    removed: dict[str, int] = {}
+    current = current_version(dsn)
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select table_schema, table_name, array_agg(column_name::text) "
+            "from information_schema.columns where table_schema like %s and table_schema <> %s "
+            "group by 1, 2 order by 1, 2",
+            [VERSION_PREFIX + "%", current or ""],
+        )
+        for schema, table, columns in cur.fetchall():
+            name = f'{schema}."{table}"'
+            statements = []
+            if owner_key in columns:
+                statements.append(f"delete from {name} where {owner_key} = any(%s)")
+            if {"attribute", "attribute_value"} <= set(columns):
+                statements.append(
+                    f"delete from {name} where attribute = 'manager' and attribute_value = any(%s)"
+                )
+            statements += [
+                f"update {name} set {ref} = null where {ref} = any(%s)"
+                for ref in reference_keys
+                if ref in columns
+            ]
+            for statement in statements:
+                cur.execute(statement, [keys])
+                if cur.rowcount:
+                    removed[f"postgres:{schema}.{table}"] = (
+                        removed.get(f"postgres:{schema}.{table}", 0) + cur.rowcount
+                    )
+        conn.commit()
+    return removed

@@ -129,3 +129,73 @@ def _swap_in(home: Path, staged: Path) -> None:
         previous.unlink(missing_ok=True)
         os.link(current, previous)
     os.replace(staged, current)
+
+
+# Where a published table names a person: their own rows, and references from other rows.
+OWNER_KEY = "employee_key"
+REFERENCE_KEYS = ("manager_employee_key", "hired_employee_key")
+
+
+def remove_people_from_old_copies(
+    home: Path, keys: list[str], postgres_dsn: str | None = None
+) -> dict[str, int]:
+    """AVG retention for what was published before this run: the rollback copy, every Parquet
+    export set and the PostgreSQL versions kept for rollback lose the rows of `keys`
+    (references to them are emptied). The current publication was built without them."""
+    removed: dict[str, int] = {}
+    if postgres_dsn:
+        removed |= postgres.remove_people_from_old_versions(
+            postgres_dsn, keys, OWNER_KEY, REFERENCE_KEYS
+        )
+    previous = home / PREVIOUS
+    if previous.exists():
+        with duckdb.connect() as con:
+            con.execute(f"attach '{previous}' as rollback_copy")
+            _load_keys(con, keys)
+            for schema, table in _tables(con, "rollback_copy"):
+                name = f'rollback_copy.{schema}."{table}"'
+                changed = _remove_from(con, name, _columns(con, name))
+                if changed:
+                    removed[f"{PREVIOUS}:{schema}.{table}"] = changed
+            con.execute("checkpoint rollback_copy")
+    for export in sorted((home / "exports").glob("*/*.parquet")):
+        with duckdb.connect() as con:
+            _load_keys(con, keys)
+            con.execute(f"create temp table export as select * from read_parquet('{export}')")
+            changed = _remove_from(con, "export", _columns(con, "export"))
+            if changed:
+                staged = export.with_suffix(".parquet.next")
+                con.execute(f"copy export to '{staged}' (format parquet)")
+                os.replace(staged, export)
+                removed[f"exports/{export.parent.name}/{export.name}"] = changed
+    return removed
+
+
+def _load_keys(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
+    con.execute("create temp table retention_keys (key varchar)")
+    con.executemany("insert into retention_keys values (?)", [[k] for k in keys])
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {row[0] for row in con.sql(f"select * from {table} limit 0").description}
+
+
+def _remove_from(con: duckdb.DuckDBPyConnection, table: str, columns: set[str]) -> int:
+    changed = 0
+    if OWNER_KEY in columns:
+        changed += con.execute(
+            f"delete from {table} where {OWNER_KEY} in (select key from retention_keys)"
+        ).fetchall()[0][0]
+    if {"attribute", "attribute_value"} <= columns:
+        # Survey results per manager name the manager's pseudonym as the group.
+        changed += con.execute(
+            f"delete from {table} where attribute = 'manager' "
+            "and attribute_value in (select key from retention_keys)"
+        ).fetchall()[0][0]
+    for reference in REFERENCE_KEYS:
+        if reference in columns:
+            changed += con.execute(
+                f"update {table} set {reference} = null "
+                f"where {reference} in (select key from retention_keys)"
+            ).fetchall()[0][0]
+    return changed

@@ -196,6 +196,14 @@ def print_summary(report) -> None:
         for f in problems:
             what = f["message"] or f"{f['rows_quarantined']} of {f['rows_read']} rows quarantined"
             print(f"    {f['source']}/{f['delivery_id']}/{f['file_name']}: {what}")
+    if report.retention:
+        removed = sum(report.retention["rows_removed"].values())
+        print(
+            f"  retention (as of {report.retention['as_of']}): "
+            f"{report.retention['people_removed']} people past their window removed, "
+            f"{removed:,} rows; {report.retention['people_waiting_for_frozen_periods']} wait "
+            "for their periods to be frozen"
+        )
     passed = sum(c["passed"] for c in report.checks)
     print(f"  checks: {passed} passed, {len(report.checks) - passed} failed")
     for check in report.checks:

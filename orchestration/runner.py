@@ -25,6 +25,12 @@ concurrency:
     tag_concurrency_limits:
       - key: peoplemart/warehouse-writer
         limit: 1
+# Runs the daemon starts (schedule, sensor) are started again when the run itself crashed (its
+# worker died); a run with a failed step or check is not: failed data checks are never retried.
+run_retries:
+  enabled: true
+  max_retries: 2
+  retry_on_asset_or_op_failure: false
 """
 
 
@@ -80,6 +86,8 @@ class RunReport:
     checks: list[dict] = field(default_factory=list)
     steps: list[dict] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    retries: list[dict] = field(default_factory=list)
+    retention: dict = field(default_factory=dict)
 
     @property
     def failed_checks(self) -> list[dict]:
@@ -96,7 +104,8 @@ class _ProgressHandler(logging.Handler):
     """Prints one line per step start/end and every warning, instead of Dagster's full log."""
 
     def __init__(self, echo):
-        super().__init__(logging.INFO)
+        # Dagster logs a retry at DEBUG; emit() prints only the events named there.
+        super().__init__(logging.DEBUG)
         self.echo = echo
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -108,8 +117,10 @@ class _ProgressHandler(logging.Handler):
             self.echo(f"  ▶ {step}")
         elif kind == "STEP_SUCCESS":
             self.echo(f"  ✔ {step}")
+        elif kind == "STEP_UP_FOR_RETRY":
+            self.echo(f"  ↻ {step}: crashed, trying again: {_innermost_error(event)[:300]}")
         elif kind == "STEP_FAILURE":
-            self.echo(f"  ✘ {step}: {meta.get('orig_message', record.getMessage())[:400]}")
+            self.echo(f"  ✘ {step}: {_innermost_error(event)[:400]}")
         elif record.levelno >= logging.WARNING and event is None:
             self.echo(f"    ! {meta.get('orig_message', record.getMessage())}")
 
@@ -126,7 +137,7 @@ def run_pipeline(home: Path, landing: Path, echo=print, job_name: str = "nightly
     def progress(_context):
         log = logging.getLogger("peoplemart.progress")
         log.handlers = [handler]
-        log.setLevel(logging.INFO)
+        log.setLevel(logging.DEBUG)
         log.propagate = False
         return log
 
@@ -157,13 +168,23 @@ def run_pipeline(home: Path, landing: Path, echo=print, job_name: str = "nightly
         )
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
-            # Dagster wraps the step's own exception: the innermost cause says what failed.
-            while error is not None and error.cause is not None:
-                error = error.cause
-            report.failures.append(f"{event.step_key}: {error.message.strip() if error else ''}")
+            report.failures.append(f"{event.step_key}: {_innermost_error(event)}")
+        elif event.event_type_value == "STEP_UP_FOR_RETRY":
+            report.retries.append({"step": event.step_key, "error": _innermost_error(event)})
     report.files = _file_results(home / "warehouse.duckdb", result.run_id)
+    retention = home / "retention" / f"{result.run_id}.json"
+    if retention.exists():
+        report.retention = json.loads(retention.read_text())
     return report
+
+
+def _innermost_error(event) -> str:
+    data = event.event_specific_data
+    error = getattr(data, "error", None)
+    # Dagster wraps the step's own exception: the innermost cause says what failed.
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip() if error else ""
 
 
 def _step_timings(instance, run_id: str) -> list[dict]:
@@ -190,7 +211,13 @@ def _step_timings(instance, run_id: str) -> list[dict]:
 def _file_results(warehouse: Path, run_id: str) -> list[dict]:
     if not warehouse.exists():
         return []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.IOException:
+        # Someone else holds the warehouse (the crash this run may have failed on): the ledger
+        # keeps the file results, and the next run reports them.
+        return []
+    with con:
         rows = con.execute(
             "select source, delivery_id, entity, file_name, status, rows_read, rows_loaded, "
             "rows_quarantined, dialect, message, notes from ingest.file_ledger "

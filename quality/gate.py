@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+from ingestion.retention import pending_keys
 from quality.report import write_report
 from quality.suites import ERROR, SuiteResult, build_suites, run_suites
 
@@ -24,7 +25,9 @@ def report_dir(home: Path, run_id: str) -> Path:
 def run_gate(
     home: Path, run_id: str, dbt_manifest: dict, dbt_run_results: Path | None
 ) -> tuple[list[SuiteResult], Path]:
-    suites = build_suites(dbt_manifest, previous_publication=home / "serving.duckdb")
+    suites = build_suites(
+        dbt_manifest, previous_publication=home / "serving.duckdb", removed_keys=pending_keys(home)
+    )
     results = run_suites(suites, home / "warehouse.duckdb")
     report = write_report(results, run_id, report_dir(home, run_id), dbt_run_results)
     (home / REPORTS / "LATEST").write_text(run_id + "\n")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
 
@@ -46,3 +47,34 @@ def kpi_json(home: Path, metrics: str, *args: str) -> list[dict]:
     result = kpi(home, metrics, *args, "--format", "json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def personal_data(landing: Path) -> set[str]:
+    """Every name and BSN the HR system delivered."""
+    values: set[str] = set()
+    for path in landing.glob("hris/*/employees.csv"):
+        frame = pl.read_csv(
+            path.read_bytes().decode("cp1252").encode(), separator=";", infer_schema=False
+        )
+        values |= set(frame["naam"]) | set(frame["bsn"])
+    return values
+
+
+def varchar_values_in(warehouse: Path, needles: set[str]) -> list[tuple]:
+    found = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.register("needles", pl.DataFrame({"needle": sorted(needles)}))
+        columns = con.sql("""select table_schema, table_name, column_name
+                             from information_schema.columns
+                             where data_type = 'VARCHAR'
+                               and table_name <> 'needles'
+                               and table_schema not in ('information_schema', 'pg_catalog')
+                          """).fetchall()
+        for schema, table, column in columns:
+            hits = con.sql(
+                f'select count(*) from "{schema}"."{table}" '
+                f'where "{column}" in (select needle from needles)'
+            ).fetchall()[0][0]
+            if hits:
+                found.append((schema, table, column, hits))
+    return found

@@ -6,13 +6,14 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion.discovery import discover, sha256_of
-from orchestration.defs.resources import peoplemart_home_from_env
+from orchestration.defs.resources import crash_retry_policy_from_env, peoplemart_home_from_env
 
 nightly_job = dg.define_asset_job(
     "nightly",
     selection=dg.AssetSelection.all(),
     tags={"peoplemart/warehouse-writer": "true"},
     description="Ingest new deliveries, build and test the warehouse.",
+    op_retry_policy=crash_retry_policy_from_env(),
 )
 
 # Metrics, quality gate and publication again on the warehouse as it stands (after a fix, or to
@@ -22,6 +23,7 @@ publish_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("metrics", "publish"),
     tags={"peoplemart/warehouse-writer": "true"},
     description="KPI tables, quality gate and publication from the current warehouse.",
+    op_retry_policy=crash_retry_policy_from_env(),
 )
 
 nightly_schedule = dg.ScheduleDefinition(

@@ -1,6 +1,8 @@
 """Resources: the only place that reads the environment (PEOPLEMART_HOME, _LANDING, _SECRET_KEY,
-_SURVEY_MIN_GROUP_SIZE, _ALERT_WEBHOOK, _POSTGRES_DSN, _POSTGRES)."""
+_SURVEY_MIN_GROUP_SIZE, _ALERT_WEBHOOK, _POSTGRES_DSN, _POSTGRES, _STEP_RETRIES,
+_RETRY_DELAY_SECONDS, _RETENTION_HR_YEARS, _RETENTION_FINANCE_YEARS, _RETENTION_AS_OF)."""
 
+import datetime as dt
 import os
 import secrets
 import sys
@@ -13,6 +15,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 
 from ingestion.privacy import Pseudonymiser
+from ingestion.retention import RetentionPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -31,6 +34,11 @@ class PeoplemartHome(dg.ConfigurableResource):
     survey_min_group_size: int | None = None
     # Where the publication also goes: a PostgreSQL DSN, or "embedded" for a pgserver in the home.
     postgres: str | None = None
+    # AVG retention windows (ingestion/retention.py): HR data after the end of employment,
+    # payroll and finance data after their period; the clock, when not the HR snapshot's day.
+    retention_hr_years: int = 2
+    retention_finance_years: int = 7
+    retention_as_of: str | None = None
 
     @property
     def home_path(self) -> Path:
@@ -62,6 +70,13 @@ class PeoplemartHome(dg.ConfigurableResource):
         with embedded_postgres(self.home_path) as dsn:
             yield dsn
 
+    def retention_policy(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            hr_years=self.retention_hr_years,
+            finance_years=self.retention_finance_years,
+            as_of=dt.date.fromisoformat(self.retention_as_of) if self.retention_as_of else None,
+        )
+
     def pseudonymiser(self) -> Pseudonymiser:
         """Key from PEOPLEMART_SECRET_KEY, else a key file generated once beside the warehouse.
 
@@ -84,6 +99,17 @@ def alert_webhook_from_env() -> str | None:
     return os.environ.get("PEOPLEMART_ALERT_WEBHOOK") or None
 
 
+def crash_retry_policy_from_env() -> dg.RetryPolicy:
+    """Steps that crash (a lock held by someone else, a full disk, memory, a killed dbt) are
+    tried again; steps that fail a data check raise `dg.Failure(allow_retries=False)` and are not:
+    the same data would fail the same way, and a retry would only delay the alert."""
+    return dg.RetryPolicy(
+        max_retries=int(os.environ.get("PEOPLEMART_STEP_RETRIES", "2")),
+        delay=float(os.environ.get("PEOPLEMART_RETRY_DELAY_SECONDS", "30")),
+        backoff=dg.Backoff.EXPONENTIAL,
+    )
+
+
 def peoplemart_home_from_env() -> PeoplemartHome:
     return PeoplemartHome(
         home=os.environ.get("PEOPLEMART_HOME", str(PROJECT_ROOT / "demo" / "home")),
@@ -93,6 +119,9 @@ def peoplemart_home_from_env() -> PeoplemartHome:
         if os.environ.get("PEOPLEMART_SURVEY_MIN_GROUP_SIZE")
         else None,
         postgres=os.environ.get("PEOPLEMART_POSTGRES_DSN") or os.environ.get("PEOPLEMART_POSTGRES"),
+        retention_hr_years=int(os.environ.get("PEOPLEMART_RETENTION_HR_YEARS", "2")),
+        retention_finance_years=int(os.environ.get("PEOPLEMART_RETENTION_FINANCE_YEARS", "7")),
+        retention_as_of=os.environ.get("PEOPLEMART_RETENTION_AS_OF") or None,
     )
 
 

@@ -1,12 +1,9 @@
 """Publishing end to end: the quality gate, serving.duckdb, PostgreSQL with its roles, the
 dashboard in a real headless Chromium, and what a crash or a reader in the middle sees."""
 
-import hashlib
 import json
 import os
-import random
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -22,7 +19,8 @@ from metrics.kpi_tables import build_kpi_tables
 from metrics.postgres import current_version
 from quality.gate import QualityGateFailed, require_passed_gate, run_gate
 from quality.privacy_scan import scan_home
-from tests.e2e.test_run import personal_data
+from tests.e2e.publication import publication_state, serving_run_ids
+from tests.pipeline import personal_data, varchar_values_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("publish")]
 
@@ -76,34 +74,6 @@ def copy_home(home: Path, target: Path) -> Path:
         os.chown(path, owner.st_uid, owner.st_gid)
     (target / "postgres").chmod(0o700)
     return target
-
-
-def serving_run_ids(serving: Path) -> set[str]:
-    with duckdb.connect(str(serving), read_only=True) as con:
-        tables = con.sql("select schema_name, table_name from duckdb_tables()").fetchall()
-        union = " union ".join(f'select distinct run_id from {s}."{t}"' for s, t in tables)
-        return {row[0] for row in con.sql(union).fetchall()}
-
-
-def publication_state(home: Path) -> dict:
-    """Everything a reader of the publication can see, summarised."""
-    with embedded_postgres(home) as dsn, psycopg.connect(dsn) as conn:
-        version = current_version(dsn)
-        bi_run_ids = {
-            r[0]
-            for r in conn.execute(
-                "select run_id from bi.kpi_catalog union select run_id from bi.dim_org_units "
-                "union select run_id from bi.metrics_year"
-            ).fetchall()
-        }
-    return {
-        "serving_sha256": hashlib.sha256((home / "serving.duckdb").read_bytes()).hexdigest(),
-        "serving_run_ids": serving_run_ids(home / "serving.duckdb"),
-        "exports_latest": (home / "exports" / "LATEST").read_text(),
-        "dashboard_sha256": hashlib.sha256((home / "dashboard.html").read_bytes()).hexdigest(),
-        "postgres_version": version,
-        "postgres_run_ids": bi_run_ids,
-    }
 
 
 def first_run_id(home: Path) -> str:
@@ -445,10 +415,52 @@ def test_a_failed_gate_leaves_every_publication_unchanged(published, tmp_path):
     assert publication_state(copy) == before
     [alert] = (copy / "alerts").glob("*.json")
     assert any(suite in check for check in json.loads(alert.read_text())["failed_checks"])
+    # A failed data check is not a crash: nothing was tried again.
+    [report] = [
+        json.loads(p.read_text())
+        for p in (copy / "runs").glob("*.json")
+        if json.loads(p.read_text())["run_id"] == json.loads(alert.read_text())["run_id"]
+    ]
+    assert report["retries"] == [] and "↻" not in result.stdout
     stop_embedded_postgres(copy)
 
 
-# --- readers during a publish, and crashes -------------------------------------------------
+def test_a_step_that_crashes_is_tried_again_and_the_run_succeeds(published, tmp_path):
+    _, home = published
+    copy = copy_home(home, tmp_path / "home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
+    env["PEOPLEMART_RETRY_DELAY_SECONDS"] = "1"
+    # Another process holding the warehouse's write lock: the first step that opens it crashes.
+    holder = duckdb.connect(str(copy / "warehouse.duckdb"))
+    process = subprocess.Popen(
+        [PEOPLEMART, "publish", "--home", str(copy), "--postgres", "embedded"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    output = []
+    for line in process.stdout:
+        output.append(line)
+        if "↻" in line:
+            holder.close()
+    process.wait(timeout=600)
+    holder.close()
+    text = "".join(output)
+    assert process.returncode == 0, text[-3000:]
+    [report] = [
+        r
+        for r in (json.loads(p.read_text()) for p in (copy / "runs").glob("*.json"))
+        if r["run_id"] != first_run_id(home)
+    ]
+    [retry] = report["retries"]
+    assert "lock" in retry["error"].lower()
+    assert f"↻ {retry['step']}: crashed, trying again" in text
+    assert report["success"] and not report["failures"]
+    stop_embedded_postgres(copy)
+
+
+# --- readers during a publish, a crash and a retry (kill -9: tests/e2e/test_crash.py) -----
 
 
 def test_a_reader_during_a_publish_never_sees_two_runs(published, tmp_path):
@@ -497,37 +509,105 @@ def test_a_reader_during_a_publish_never_sees_two_runs(published, tmp_path):
     stop_embedded_postgres(copy)
 
 
-def test_kill_9_during_a_publish_keeps_the_last_publication_and_the_next_run_repairs(
+# --- AVG retention across every layer --------------------------------------------------------
+
+
+def ended_before(warehouse: Path, day: str) -> set[str]:
+    """People whose every contract in the current snapshot ended before `day`."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {
+            r[0]
+            for r in con.execute(
+                "select employee_id from current_hris.contracts group by employee_id "
+                "having count(*) = count(valid_to) and max(valid_to) < ?",
+                [day],
+            ).fetchall()
+        }
+
+
+def parquet_hits(exports: Path, needles: set[str]) -> list[str]:
+    hits = []
+    with duckdb.connect() as con:
+        for path in exports.glob("*/*.parquet"):
+            columns = [c[0] for c in con.sql(f"select * from '{path}' limit 0").description]
+            for column in columns:
+                found = con.execute(
+                    f"select count(*) from '{path}' where cast(\"{column}\" as varchar) "
+                    "in (select unnest(?))",
+                    [sorted(needles)],
+                ).fetchall()[0][0]
+                if found:
+                    hits.append(f"{path.parent.name}/{path.name}:{column}")
+    return hits
+
+
+def postgres_hits(home: Path, needles: set[str]) -> list[str]:
+    hits = []
+    with embedded_postgres(home) as dsn, psycopg.connect(dsn) as conn:
+        columns = conn.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_schema like 'pm\\_%' and data_type = 'text'"
+        ).fetchall()
+        for schema, table, column in columns:
+            found = conn.execute(
+                f'select count(*) from {schema}."{table}" where "{column}" = any(%s)',
+                [sorted(needles)],
+            ).fetchall()[0][0]
+            if found:
+                hits.append(f"{schema}.{table}.{column}")
+    return hits
+
+
+def test_people_past_their_window_leave_every_layer_and_the_closed_figures_stay(
     published, tmp_path
 ):
-    _, home = published
+    landing, home = published
     copy = copy_home(home, tmp_path / "home")
-    previous = publication_state(copy)
+    # The first run froze the KPI periods before 2022-03-01 (HR window 2 years from the snapshot
+    # of 2023-12-31, plus three months). With a window of one year, everyone who left before
+    # then is past it and their periods are frozen: this run removes them.
+    past = ended_before(copy / "warehouse.duckdb", "2022-03-01")
+    assert past, "the small organisation has leavers in January and February 2022"
+    with duckdb.connect(str(copy / "serving.duckdb"), read_only=True) as con:
+        frozen_before = con.sql(
+            "select * exclude (run_id) from kpi.metrics_month "
+            "where period_start < '2022-03-01' order by all"
+        ).fetchall()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
-    rng = random.Random(20261123)
-    for _ in range(2):
-        process = subprocess.Popen(
-            [PEOPLEMART, "publish", "--home", str(copy), "--postgres", "embedded"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
+    env["PEOPLEMART_RETENTION_HR_YEARS"] = "1"
+    result = subprocess.run(
+        [PEOPLEMART, "run", "--landing", str(landing), "--home", str(copy)]
+        + ["--postgres", "embedded"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert f"retention (as of 2023-12-31): {len(past)} people past their window" in result.stdout
+    report = max(
+        (json.loads(p.read_text()) for p in (copy / "retention").glob("*.json")),
+        key=lambda r: len(r["rows_removed"]),
+    )
+    assert report["people_removed"] == len(past) and report["rows_removed"]["raw_hris.employees"]
+    assert not any(key in json.dumps(report) for key in past)
+    # Gone from the warehouse (raw, restricted, quarantine, marts, ...), the publication, the
+    # rollback copy, every Parquet export and every PostgreSQL version.
+    assert varchar_values_in(copy / "warehouse.duckdb", past) == []
+    assert varchar_values_in(copy / "serving.duckdb", past) == []
+    assert varchar_values_in(copy / "serving.previous.duckdb", past) == []
+    assert parquet_hits(copy / "exports", past) == []
+    assert postgres_hits(copy, past) == []
+    for page in [copy / "dashboard.html", *(copy / "dashboards").glob("*.html")]:
+        assert not any(key in page.read_text() for key in past), page
+    assert not (copy / "retention" / "pending_keys.json").exists()
+    # The aggregates they counted in are the ones first published.
+    with duckdb.connect(str(copy / "serving.duckdb"), read_only=True) as con:
+        assert (
+            con.sql(
+                "select * exclude (run_id) from kpi.metrics_month "
+                "where period_start < '2022-03-01' order by all"
+            ).fetchall()
+            == frozen_before
         )
-        time.sleep(rng.uniform(3, 28))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        state = publication_state(copy)
-        # Either the crash came before the swap (nothing changed) or after a complete
-        # publication; never a mix of runs in one place.
-        assert len(state["serving_run_ids"]) == 1 and len(state["postgres_run_ids"]) == 1
-        if state["serving_run_ids"] == previous["serving_run_ids"]:
-            assert state["serving_sha256"] == previous["serving_sha256"]
-        previous = state
-    repaired = peoplemart("publish", "--home", copy, "--postgres", "embedded")
-    assert repaired.returncode == 0, repaired.stdout[-3000:]
-    final = publication_state(copy)
-    [new_run] = final["serving_run_ids"]
-    assert final["postgres_run_ids"] == {new_run}
-    assert final["exports_latest"].strip() == new_run
-    assert (copy / "exports" / new_run).is_dir()
-    assert not (copy / "serving.duckdb.next").exists()
     stop_embedded_postgres(copy)

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from tests.dbt.identities import unit_headcount_identity_breaks
+from tests.pipeline import personal_data, varchar_values_in
 
 PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
@@ -26,37 +27,6 @@ def run(landing: Path, home: Path) -> subprocess.CompletedProcess:
         env=env,
         timeout=900,
     )
-
-
-def personal_data(landing: Path) -> set[str]:
-    """Every name and BSN the HR system delivered."""
-    values: set[str] = set()
-    for path in landing.glob("hris/*/employees.csv"):
-        frame = pl.read_csv(
-            path.read_bytes().decode("cp1252").encode(), separator=";", infer_schema=False
-        )
-        values |= set(frame["naam"]) | set(frame["bsn"])
-    return values
-
-
-def varchar_values_in(warehouse: Path, needles: set[str]) -> list[tuple]:
-    found = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        con.register("needles", pl.DataFrame({"needle": sorted(needles)}))
-        columns = con.sql("""select table_schema, table_name, column_name
-                             from information_schema.columns
-                             where data_type = 'VARCHAR'
-                               and table_name <> 'needles'
-                               and table_schema not in ('information_schema', 'pg_catalog')
-                          """).fetchall()
-        for schema, table, column in columns:
-            hits = con.sql(
-                f'select count(*) from "{schema}"."{table}" '
-                f'where "{column}" in (select needle from needles)'
-            ).fetchall()[0][0]
-            if hits:
-                found.append((schema, table, column, hits))
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ import dagster as dg
 
 from ingestion.load import Loader, current_restricted_view
 from ingestion.registry import EXTRACTS
+from ingestion.retention import apply_retention, record_retention
 from orchestration.defs.resources import PeoplemartHome
 
 RESTRICTED_KEYS = {
@@ -71,6 +72,20 @@ def raw_extracts(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
     with peoplemart.connect() as con:
         loader = Loader(con, peoplemart.pseudonymiser(), run_id=context.run_id)
         report = loader.load_landing(peoplemart.landing_path)
+        # Every run, after loading: dbt then rebuilds every later layer without the people
+        # removed, and the publication step removes them from the copies already published.
+        retention = apply_retention(con, peoplemart.retention_policy(), context.run_id)
+    retention_file = record_retention(peoplemart.home_path, context.run_id, retention)
+    context.log.info(
+        f"retention: {retention.people_removed} people past their window removed, "
+        f"{sum(retention.rows_removed.values())} rows; report {retention_file}"
+    )
+    if retention.people_waiting_for_frozen_periods:
+        context.log.warning(
+            f"retention: {retention.people_waiting_for_frozen_periods} people are past their "
+            "window but stay until this run's KPI tables have frozen the periods they count in; "
+            "the next run removes them"
+        )
     for result in report.files:
         if result.status == "rejected" or result.rows_quarantined:
             context.log.warning(

@@ -7,14 +7,15 @@ import json
 import dagster as dg
 import duckdb
 
+from ingestion.retention import forget_pending_keys, hr_horizon, pending_keys
 from metrics.catalog import CATALOG_TABLE, catalog_from_project
 from metrics.dashboard import write_dashboard
-from metrics.kpi_tables import build_kpi_tables
-from metrics.publish import PUBLISHED_SCHEMAS, publish
+from metrics.kpi_tables import build_kpi_tables, freeze_closed_periods
+from metrics.publish import PUBLISHED_SCHEMAS, publish, remove_people_from_old_copies
 from metrics.survey import publish_survey_results
 from orchestration.dbt_manifest import MANIFEST
 from orchestration.defs.resources import DBT_PROJECT_DIR, PeoplemartHome
-from quality.gate import require_passed_gate
+from quality.gate import QualityGateFailed, require_passed_gate
 
 # Every mart the semantic models read: the KPI tables wait for all of them.
 MART_KEYS = [
@@ -70,6 +71,10 @@ def kpi_tables(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
     with peoplemart.connect() as con:
         catalog = con.sql(f"select * from {CATALOG_TABLE}").pl()
         summary = build_kpi_tables(con, DBT_PROJECT_DIR, manifest, catalog)
+        horizon = hr_horizon(con, peoplemart.retention_policy())
+        if horizon:
+            frozen = freeze_closed_periods(con, horizon)
+            context.log.info(f"kpi tables: periods before {frozen['frozen_before']} frozen")
     context.log.info(f"kpi tables: {summary}")
     return dg.MaterializeResult(
         metadata={"queries": summary["queries"], "seconds": summary["seconds"], **summary["rows"]}
@@ -97,10 +102,20 @@ def publication_candidate(peoplemart: PeoplemartHome):
 )
 def serving_publication(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
     """serving.duckdb and Parquet exports, swapped in only after the quality gate passed."""
-    require_passed_gate(peoplemart.home_path, context.run_id)
+    try:
+        require_passed_gate(peoplemart.home_path, context.run_id)
+    except QualityGateFailed as failed:
+        # Failed data checks are never retried: the same data fails them again.
+        raise dg.Failure(description=str(failed), allow_retries=False) from None
     with peoplemart.postgres_dsn() as dsn:
         publication = publish(peoplemart.home_path, context.run_id, postgres_dsn=dsn)
-    context.log.info(f"published {len(publication.tables)} tables to {publication.path}")
+        context.log.info(f"published {len(publication.tables)} tables to {publication.path}")
+        # People retention removed from the warehouse leave the copies published before, too.
+        keys = pending_keys(peoplemart.home_path)
+        if keys:
+            removed = remove_people_from_old_copies(peoplemart.home_path, keys, dsn)
+            forget_pending_keys(peoplemart.home_path)
+            context.log.info(f"retention: removed from earlier publications: {removed}")
     return dg.MaterializeResult(
         metadata={
             "tables": len(publication.tables),

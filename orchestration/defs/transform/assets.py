@@ -1,5 +1,8 @@
 """The dbt project as Dagster assets; dbt tests arrive as asset checks."""
 
+import json
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
@@ -28,7 +31,23 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
             invocation.process.terminate()
             invocation.process.wait(timeout=120)
     if not invocation.is_successful():
+        failed = failed_nodes(invocation.target_path / "run_results.json")
+        crashed = [node for node in failed if not node.startswith(("test.", "unit_test."))]
         raise dg.Failure(
-            description="dbt build failed; see the failed models and tests above",
+            description=(
+                f"dbt build failed: {', '.join(crashed)} did not build"
+                if crashed
+                else f"dbt tests failed: {', '.join(failed)}"
+            ),
             metadata={"dbt_log": dg.MetadataValue.path(str(invocation.target_path))},
+            # A model that did not build is retried (memory, disk, a lock); a failed test is a
+            # finding about the data, and the same data fails it again.
+            allow_retries=bool(crashed) or not failed,
         )
+
+
+def failed_nodes(run_results: Path) -> list[str]:
+    if not run_results.exists():
+        return []
+    results = json.loads(run_results.read_text())["results"]
+    return [r["unique_id"] for r in results if r["status"] in ("error", "fail")]

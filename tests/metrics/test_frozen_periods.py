@@ -1,0 +1,78 @@
+"""Closed KPI periods stay as first published when retention removes the people in them."""
+
+import datetime as dt
+
+import duckdb
+
+from metrics.kpi_tables import freeze_closed_periods
+from metrics.query import GRAINS
+
+HORIZON = dt.date(2021, 12, 31)  # HR window: employment that ended before this day is removed
+# Frozen: periods starting before 2021-12-01 + 3 months; rolling figures a year later.
+MONTHS = [dt.date(2021, m, 1) for m in (11, 12)] + [dt.date(2022, m, 1) for m in (2, 3, 4)]
+ROLLING_MONTHS = [dt.date(2023, 2, 1), dt.date(2023, 3, 1)]
+
+
+def build(con: duckdb.DuckDBPyConnection, value: float) -> None:
+    """KPI tables as a run computes them: every figure `value`."""
+    con.execute("create schema if not exists kpi")
+    for grain in GRAINS:
+        con.execute(
+            f"create or replace table kpi.metrics_{grain} (metric varchar, period_start date, "
+            "dimension varchar, member varchar, value double)"
+        )
+    rows = [("headcount", m, "total", None, value) for m in MONTHS]
+    rows += [("headcount", m, "org_level_2", "A", value / 2) for m in MONTHS]
+    rows += [("turnover_rate_rolling_12m", m, "total", None, value) for m in ROLLING_MONTHS]
+    con.executemany("insert into kpi.metrics_month values (?, ?, ?, ?, ?)", rows)
+    con.execute(
+        "insert into kpi.metrics_year values ('headcount', '2022-01-01', 'total', null, ?), "
+        "('headcount', '2023-01-01', 'total', null, ?)",
+        [value, value],
+    )
+
+
+def published(con, grain: str = "month") -> dict:
+    return {
+        (m, str(p), d, member): v
+        for m, p, d, member, v in con.sql(f"select * from kpi.metrics_{grain}").fetchall()
+    }
+
+
+def test_periods_before_the_horizon_keep_their_first_published_figures():
+    con = duckdb.connect()
+    build(con, 100.0)
+    first = freeze_closed_periods(con, HORIZON)
+    assert first["frozen_before"] == "2022-03-01"
+    # The next run computes without the people retention removed: fewer heads everywhere.
+    build(con, 90.0)
+    freeze_closed_periods(con, HORIZON)
+    month = published(con)
+    assert month[("headcount", "2021-11-01", "total", None)] == 100.0
+    assert month[("headcount", "2022-02-01", "org_level_2", "A")] == 50.0
+    assert month[("headcount", "2022-03-01", "total", None)] == 90.0
+    assert month[("headcount", "2022-04-01", "org_level_2", "A")] == 45.0
+    # A rolling figure reaches back a year: frozen before 2023-03-01.
+    assert month[("turnover_rate_rolling_12m", "2023-02-01", "total", None)] == 100.0
+    assert month[("turnover_rate_rolling_12m", "2023-03-01", "total", None)] == 90.0
+    # A year freezes with its first months: by then it has long ended (the horizon trails the
+    # HR snapshot by two years).
+    year = published(con, "year")
+    assert year[("headcount", "2022-01-01", "total", None)] == 100.0
+    assert year[("headcount", "2023-01-01", "total", None)] == 90.0
+    # Nothing doubled: one row per metric, period, dimension and member.
+    assert con.sql("select count(*) from kpi.metrics_month").fetchall()[0][0] == 12
+
+
+def test_a_later_horizon_freezes_more_and_never_rewrites_what_was_frozen():
+    con = duckdb.connect()
+    build(con, 100.0)
+    freeze_closed_periods(con, HORIZON)
+    build(con, 90.0)
+    freeze_closed_periods(con, dt.date(2022, 1, 31))  # frozen before 2022-04-01 now
+    build(con, 80.0)
+    freeze_closed_periods(con, dt.date(2022, 1, 31))
+    month = published(con)
+    assert month[("headcount", "2022-02-01", "total", None)] == 100.0
+    assert month[("headcount", "2022-03-01", "total", None)] == 90.0
+    assert month[("headcount", "2022-04-01", "total", None)] == 80.0
