@@ -219,8 +219,8 @@ def _file_results(warehouse: Path, run_id: str) -> list[dict]:
         return []
     with con:
         rows = con.execute(
-            "select source, delivery_id, entity, file_name, status, rows_read, rows_loaded, "
-            "rows_quarantined, dialect, message, notes from ingest.file_ledger "
+            "select source, delivery_id, entity, file_name, file_sha256, status, rows_read, "
+            "rows_loaded, rows_quarantined, dialect, message, notes from ingest.file_ledger "
             "where run_id = ? order by load_seq",
             [run_id],
         ).fetchall()
@@ -229,6 +229,7 @@ def _file_results(warehouse: Path, run_id: str) -> list[dict]:
         "delivery_id",
         "entity",
         "file_name",
+        "file_sha256",
         "status",
         "rows_read",
         "rows_loaded",

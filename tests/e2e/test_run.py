@@ -1,5 +1,6 @@
 """`peoplemart run` end to end: real Dagster, dbt and DuckDB file, on generated deliveries."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -51,8 +52,11 @@ def test_a_clean_run_succeeds_and_reports_every_file(first_run):
         if p.is_file() and p.name != "manifest.json" and ".truth" not in p.parts
     ]
     assert len(report["files"]) == len(landed)
+    by_path = {p.relative_to(landing).as_posix(): p for p in landed}
     for file in report["files"]:
         assert file["rows_read"] == file["rows_loaded"] + file["rows_quarantined"]
+        path = by_path[f"{file['source']}/{file['delivery_id']}/{file['file_name']}"]
+        assert file["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert report["success"] and report["checks"]
     assert all(c["passed"] for c in report["checks"])
     assert {s["step"] for s in report["steps"]} >= {"raw_extracts", "warehouse_models"}
