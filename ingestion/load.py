@@ -165,6 +165,7 @@ class Loader:
         # The ledger's answer to "were these bytes seen before?", read once: a query per file
         # cost more than parsing a small file.
         self._seen: dict[str, tuple[str, str]] | None = None
+        self._stale: set[str] = set()
 
     # ---- public -------------------------------------------------------------------------
     def load_landing(self, landing: Path) -> IngestReport:
@@ -184,6 +185,9 @@ class Loader:
                 if index + 1 < len(deliveries):
                     upcoming = reader.submit(_read_files, deliveries[index + 1])
                 results += self.load_delivery(delivery, files)
+        # Every source, every run: a run that crashed between a delivery and this point left
+        # its source's current_* views behind, and the next run puts them right.
+        self._refresh_sources(sorted({spec.source for spec in EXTRACTS}))
         return IngestReport(results)
 
     def load_delivery(
@@ -198,12 +202,15 @@ class Loader:
                     spec = find_spec(delivery.source, result.entity)
                     self._write_rows(spec, result, parsed[result.entity])
             self._record(results)
-            self._refresh_current(delivery.source)
             self.con.execute("commit")
         except BaseException:
             self.con.execute("rollback")
             raise
         self._remember(results)
+        # Which files are current is worked out once at the end of the load (one query per
+        # delivery cost more than small deliveries took to load), or when a later delivery of
+        # the same source needs the current rows.
+        self._stale.add(delivery.source)
         return results
 
     # ---- parsing ------------------------------------------------------------------------
@@ -316,6 +323,8 @@ class Loader:
             if entity in parsed:
                 return parsed[entity][1].frame.select(columns)
             spec = find_spec(source, entity)
+            if source in self._stale:
+                self._refresh_sources([source])
             rows = self.con.sql(f"select {', '.join(columns)} from {current_view(spec)}").pl()
             if rows.height == 0:
                 return None
@@ -475,6 +484,17 @@ class Loader:
         )
 
     # ---- load semantics -----------------------------------------------------------------
+    def _refresh_sources(self, sources: list[str]) -> None:
+        self.con.execute("begin")
+        try:
+            for source in sources:
+                self._refresh_current(source)
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+        self._stale -= set(sources)
+
     def _refresh_current(self, source: str) -> None:
         """Recompute which files are current for one source (small tables, not the raw rows)."""
         files = """

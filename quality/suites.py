@@ -271,7 +271,8 @@ def _volumes(previous: Path | None, removed_keys: list[str]):
             return current
         with duckdb.connect(str(previous), read_only=True) as old:
             old.execute("create temp table removed (key varchar)")
-            old.executemany("insert into removed values (?)", [[k] for k in removed_keys])
+            if removed_keys:
+                old.executemany("insert into removed values (?)", [[k] for k in removed_keys])
             before = {}
             for name in _published_tables(old):
                 columns = {c[0] for c in old.sql(f"select * from {name} limit 0").description}
