@@ -23,6 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from metrics.published import published_tables
+
 BI_SCHEMA = "bi"
 ACCESS_SCHEMA = "peoplemart_access"
 READER, MANAGER_GROUP, OWNER = "bi_reader", "bi_manager", "bi_owner"
@@ -102,13 +104,6 @@ def ensure_roles(conn) -> None:
         cur.execute("revoke create on schema public from public")
 
 
-def _published_tables(serving: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    return serving.sql(
-        "select schema_name, table_name from duckdb_tables() "
-        "where schema_name in ('marts', 'survey', 'kpi') order by all"
-    ).fetchall()
-
-
 def _columns(serving, schema: str, table: str) -> list[tuple[str, str]]:
     return serving.execute(
         "select column_name, data_type from duckdb_columns() "
@@ -147,7 +142,7 @@ def load_version(dsn: str, serving_file: Path, run_id: str) -> str:
             cur.execute(f"drop schema if exists {version} cascade")
             cur.execute(f"create schema {version}")
             cur.execute(f"grant usage on schema {version} to {OWNER}")
-            tables = _published_tables(serving)
+            tables = published_tables(serving)
             for schema, table in tables:
                 columns = _columns(serving, schema, table)
                 definition = ", ".join(f'"{name}" {_pg_type(kind)}' for name, kind in columns)

@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 
 from metrics import postgres
+from metrics.published import published_tables
 
-PUBLISHED_SCHEMAS = ("marts", "survey", "kpi")
 SERVING = "serving.duckdb"
 PREVIOUS = "serving.previous.duckdb"
 STORAGE_VERSION = "v1.4.0"
@@ -40,14 +40,6 @@ class Publication:
     postgres_schema: str | None = None
 
 
-def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, str]]:
-    schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
-    return con.sql(
-        f"select schema_name, table_name from duckdb_tables() "
-        f"where database_name = '{database}' and schema_name in ({schemas}) order by all"
-    ).fetchall()
-
-
 def publish(home: Path, run_id: str, postgres_dsn: str | None = None) -> Publication:
     warehouse = home / "warehouse.duckdb"
     staged = home / f"{SERVING}.next"
@@ -58,7 +50,7 @@ def publish(home: Path, run_id: str, postgres_dsn: str | None = None) -> Publica
     try:
         con.execute(f"attach '{warehouse}' as warehouse (read_only)")
         con.execute(f"attach '{staged}' as serving (storage_version '{STORAGE_VERSION}')")
-        tables = _tables(con, "warehouse")
+        tables = published_tables(con, "warehouse")
         for schema, table in tables:
             con.execute(f"create schema if not exists serving.{schema}")
             con.execute(
@@ -152,7 +144,7 @@ def remove_people_from_old_copies(
         with duckdb.connect() as con:
             con.execute(f"attach '{previous}' as rollback_copy")
             _load_keys(con, keys)
-            for schema, table in _tables(con, "rollback_copy"):
+            for schema, table in published_tables(con, "rollback_copy"):
                 name = f'rollback_copy.{schema}."{table}"'
                 changed = _remove_from(con, name, _columns(con, name))
                 if changed:

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from ingestion.retention import frozen_before
-from metrics.publish import PUBLISHED_SCHEMAS
+from metrics.published import published_tables
 from quality.identities import HEADCOUNT_FLOW_RESIDUALS
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -261,7 +261,7 @@ def _volumes(previous: Path | None, removed_keys: list[str]):
     retention removed since (ingestion/retention.py): that shrinkage is intended."""
 
     def frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-        current = pd.DataFrame({"table_name": _published_tables(con)})
+        current = pd.DataFrame({"table_name": _qualified(published_tables(con))})
         current["row_count"] = [
             con.sql(f"select count(*) from {name}").fetchall()[0][0] for name in current.table_name
         ]
@@ -274,7 +274,7 @@ def _volumes(previous: Path | None, removed_keys: list[str]):
             if removed_keys:
                 old.executemany("insert into removed values (?)", [[k] for k in removed_keys])
             before = {}
-            for name in _published_tables(old):
+            for name in _qualified(published_tables(old)):
                 columns = {c[0] for c in old.sql(f"select * from {name} limit 0").description}
                 kept = (
                     "where employee_key is null or employee_key not in (select key from removed)"
@@ -293,15 +293,8 @@ def _volumes(previous: Path | None, removed_keys: list[str]):
     return frame
 
 
-def _published_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    schemas = ", ".join(f"'{s}'" for s in PUBLISHED_SCHEMAS)
-    return [
-        f'{schema}."{table}"'
-        for schema, table in con.sql(
-            "select schema_name, table_name from duckdb_tables() "
-            f"where schema_name in ({schemas}) order by all"
-        ).fetchall()
-    ]
+def _qualified(tables: list[tuple[str, str]]) -> list[str]:
+    return [f'{schema}."{table}"' for schema, table in tables]
 
 
 def build_suites(

@@ -11,7 +11,8 @@ from ingestion.retention import forget_pending_keys, hr_horizon, pending_keys
 from metrics.catalog import CATALOG_TABLE, catalog_from_project
 from metrics.dashboard import write_dashboard
 from metrics.kpi_tables import build_kpi_tables, freeze_closed_periods
-from metrics.publish import PUBLISHED_SCHEMAS, publish, remove_people_from_old_copies
+from metrics.publish import publish, remove_people_from_old_copies
+from metrics.published import published_tables
 from metrics.survey import publish_survey_results
 from orchestration.dbt_manifest import MANIFEST
 from orchestration.defs.resources import DBT_PROJECT_DIR, PeoplemartHome
@@ -86,13 +87,8 @@ def publication_candidate(peoplemart: PeoplemartHome):
     """What is about to be published, as it stands in the warehouse; the quality gate's checks
     run on it and block the publication when one fails."""
     with duckdb.connect(str(peoplemart.warehouse_path), read_only=True) as con:
-        tables = con.sql(
-            f"select schema_name, table_name, estimated_size from duckdb_tables() "
-            f"where schema_name in {PUBLISHED_SCHEMAS} order by all"
-        ).fetchall()
-    return dg.MaterializeResult(
-        metadata={"tables": len(tables), "estimated_rows": sum(t[2] for t in tables)}
-    )
+        tables = published_tables(con)
+    return dg.MaterializeResult(metadata={"tables": len(tables)})
 
 
 @dg.asset(
