@@ -1,7 +1,11 @@
 """Contract validation: pandera rules per file, privacy rules, and references between files."""
 
+import functools
+import re
+
 import pandera.polars as pa
 import polars as pl
+from pandera.api.polars.types import PolarsData
 
 from ingestion.errors import RowIssue
 from ingestion.privacy import bsn_like_rows
@@ -38,9 +42,71 @@ def _reason(check: str) -> str:
     return f"fails rule: {check}"
 
 
+# Pandera's built-in column checks as one polars expression each (what pandera's polars backend
+# evaluates, per pandera/backends/polars/builtin_checks.py).
+_COLUMN_RULES = {
+    "isin": lambda col, s: col.is_in(s["allowed_values"]),
+    "str_matches": lambda col, s: col.str.contains(_anchored(s["pattern"])),
+    "greater_than": lambda col, s: col > s["min_value"],
+    "greater_than_or_equal_to": lambda col, s: col >= s["min_value"],
+    "less_than": lambda col, s: col < s["max_value"],
+    "less_than_or_equal_to": lambda col, s: col <= s["max_value"],
+}
+
+
+def _anchored(pattern) -> str:
+    text = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+    return text if text.startswith("^") else f"^{text}"
+
+
+@functools.cache
+def _schema(contract) -> pa.DataFrameSchema:
+    return contract.to_schema()
+
+
+def passes_at_a_glance(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> bool:
+    """The whole contract in one polars query. True only when pandera would find nothing; any
+    doubt (a failure, a rule not compiled here, a type that differs) returns False and pandera
+    runs to name every failing row. Pandera checks column by column, a collect per rule: on a
+    large delivery the clean case costs a quarter of the load."""
+    rules = []
+    for name, column in schema.columns.items():
+        if name not in frame.columns:
+            if column.required:
+                return False
+            continue
+        if column.dtype is not None and frame.schema[name] != column.dtype.type:
+            return False
+        col = pl.col(name)
+        if frame.schema[name].is_float():
+            rules.append(~col.is_nan().any())  # NaN: pandera's own handling decides
+        if not column.nullable:
+            rules.append(~col.is_null().any())
+        if column.unique:
+            rules.append(~col.is_duplicated().any())
+        for check in column.checks:
+            rule = _COLUMN_RULES.get(check.name)
+            if rule is None:
+                return False
+            rules.append(rule(col, check.statistics).fill_null(True).all())  # nulls: nullable
+    if schema.unique:
+        rules.append(~pl.struct(schema.unique).is_duplicated().any())
+    rules = [rule.alias(f"rule_{i}") for i, rule in enumerate(rules)]
+    if rules and not all(frame.select(rules).row(0)):
+        return False
+    lazy = frame.lazy()
+    for check in schema.checks:
+        verdict = check._check_fn(PolarsData(lazy)).collect().to_series()
+        if not verdict.fill_null(True).all():
+            return False
+    return True
+
+
 def contract_issues(parsed: ParsedFile, spec: ExtractSpec) -> list[RowIssue]:
     """Run the pandera contract lazily and turn every failure case into a row issue."""
     frame = parsed.frame
+    if passes_at_a_glance(frame.drop("_row_number"), _schema(spec.contract)):
+        return []
     try:
         spec.contract.validate(frame.drop("_row_number"), lazy=True)
         return []

@@ -14,18 +14,28 @@ import polars as pl
 PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
 
 
+def peoplemart(*args: str | Path, env: dict | None = None, timeout: int = 900):
+    """The `peoplemart` command as a user runs it: no PEOPLEMART_ setting of the test machine
+    leaks in, only those in `env`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
+    return subprocess.run(
+        [PEOPLEMART, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=clean | (env or {}),
+        timeout=timeout,
+    )
+
+
+def run_pipeline(landing: Path, home: Path, *options: str, env: dict | None = None):
+    return peoplemart("run", "--landing", landing, "--home", home, *options, env=env)
+
+
 def built_home(tmp_path_factory, name: str, write_landing: Callable[[Path], Path]) -> Path:
     """A fresh home built by `peoplemart run` from the landing `write_landing` writes."""
     root = tmp_path_factory.mktemp(name)
     landing = write_landing(root / "landing")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
-    result = subprocess.run(
-        [PEOPLEMART, "run", "--landing", str(landing), "--home", str(root / "home")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
+    result = run_pipeline(landing, root / "home")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return root / "home"
 
@@ -34,18 +44,14 @@ def read_only(home: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
 
 
-def kpi(home: Path, metrics: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [PEOPLEMART, "kpi", metrics, "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def kpi(home: Path, metrics: str | list[str], *args: str) -> subprocess.CompletedProcess:
+    names = metrics if isinstance(metrics, str) else ",".join(metrics)
+    return peoplemart("kpi", names, "--home", home, *args, timeout=300)
 
 
-def kpi_json(home: Path, metrics: str, *args: str) -> list[dict]:
+def kpi_json(home: Path, metrics: str | list[str], *args: str) -> list[dict]:
     result = kpi(home, metrics, *args, "--format", "json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
 
 

@@ -8,7 +8,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,10 +17,10 @@ import pytest
 
 from metrics.embedded_postgres import stop_embedded_postgres
 from tests.e2e.publication import publication_state
+from tests.pipeline import PEOPLEMART, run_pipeline
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("crash")]
 
-PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
 # Where a kill lands: after the first step of the stage starts, within that stage's duration in
 # a clean run.
 STAGES = {
@@ -45,22 +44,15 @@ COMPARED_SCHEMAS_WAREHOUSE = (
 )
 
 
-def environment() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
-    # One key for both homes: the same people get the same pseudonyms, so tables compare.
-    env["PEOPLEMART_SECRET_KEY"] = "crash-test-key-crash-test-key-0001"
-    env["PEOPLEMART_RETRY_DELAY_SECONDS"] = "1"
-    return env
+# One key for both homes: the same people get the same pseudonyms, so tables compare.
+SETTINGS = {
+    "PEOPLEMART_SECRET_KEY": "crash-test-key-crash-test-key-0001",
+    "PEOPLEMART_RETRY_DELAY_SECONDS": "1",
+}
 
 
 def run_to_the_end(landing: Path, home: Path, *postgres: str) -> dict:
-    result = subprocess.run(
-        [PEOPLEMART, "run", "--landing", str(landing), "--home", str(home), *postgres],
-        capture_output=True,
-        text=True,
-        env=environment(),
-        timeout=900,
-    )
+    result = run_pipeline(landing, home, *postgres, env=SETTINGS)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return newest_report(home)
 
@@ -79,7 +71,7 @@ def run_and_kill(landing: Path, home: Path, first_step: str, after_seconds: floa
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=environment(),
+        env={k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")} | SETTINGS,
         start_new_session=True,
     )
     lines: list[str] = []

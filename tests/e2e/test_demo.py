@@ -3,9 +3,6 @@ what the issues promise to find on the demo, found by the real pipeline."""
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -13,8 +10,8 @@ import polars as pl
 import pytest
 
 from generator.deliveries import GeneratorConfig, generate
+from tests.pipeline import kpi_json, run_pipeline
 
-PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
 
@@ -22,14 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 def demo(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("demo")
     generate(GeneratorConfig(out=root / "landing"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
-    result = subprocess.run(
-        [PEOPLEMART, "run", "--landing", str(root / "landing"), "--home", str(root / "home")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=1200,
-    )
+    result = run_pipeline(root / "landing", root / "home")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return root / "landing", root / "home"
 
@@ -55,12 +45,9 @@ def test_the_driver_analysis_finds_the_manager_effect(warehouse):
 
 
 def test_verzuim_is_realistic_and_the_monitor_lists_overdue_milestones(demo, warehouse):
-    result = subprocess.run(
-        [PEOPLEMART, "kpi", "verzuim_pct", "--home", str(demo[1]), "--grain", "year",
-         "--from", "2021-01-01", "--to", "2025-12-31", "--format", "json"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    years = json.loads(result.stdout)
+    years = kpi_json(
+        demo[1], "verzuim_pct", "--grain", "year", "--from", "2021-01-01", "--to", "2025-12-31"
+    )
     assert len(years) == 5 and all(3 < y["verzuim_pct"] < 8 for y in years)
     overdue = warehouse.sql(
         "select count(*) from marts.rpt_poortwachter_cases where action = 'overdue'"

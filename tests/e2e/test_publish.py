@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,11 +19,11 @@ from metrics.postgres import current_version
 from quality.gate import QualityGateFailed, require_passed_gate, run_gate
 from quality.privacy_scan import scan_home
 from tests.e2e.publication import publication_state, serving_run_ids
-from tests.pipeline import personal_data, varchar_values_in
+from tests.pipeline import PEOPLEMART, peoplemart, personal_data, run_pipeline, varchar_values_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("publish")]
 
-PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
+
 MANIFEST = Path(__file__).resolve().parents[2] / "dbt_project" / "target" / "manifest.json"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -37,18 +36,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def peoplemart(*args: str | Path, **kwargs) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
-    return subprocess.run(
-        [PEOPLEMART, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-        **kwargs,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -573,15 +560,8 @@ def test_people_past_their_window_leave_every_layer_and_the_closed_figures_stay(
             "select * exclude (run_id) from kpi.metrics_month "
             "where period_start < '2022-03-01' order by all"
         ).fetchall()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
-    env["PEOPLEMART_RETENTION_HR_YEARS"] = "1"
-    result = subprocess.run(
-        [PEOPLEMART, "run", "--landing", str(landing), "--home", str(copy)]
-        + ["--postgres", "embedded"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
+    result = run_pipeline(
+        landing, copy, "--postgres", "embedded", env={"PEOPLEMART_RETENTION_HR_YEARS": "1"}
     )
     assert result.returncode == 0, result.stdout[-4000:]
     assert f"retention (as of 2023-12-31): {len(past)} people past their window" in result.stdout

@@ -2,10 +2,7 @@
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -13,21 +10,9 @@ import polars as pl
 import pytest
 
 from tests.dbt.identities import unit_headcount_identity_breaks
-from tests.pipeline import personal_data, varchar_values_in
+from tests.pipeline import kpi, kpi_json, personal_data, run_pipeline, varchar_values_in
 
-PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
-
-
-def run(landing: Path, home: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEOPLEMART_")}
-    return subprocess.run(
-        [PEOPLEMART, "run", "--landing", str(landing), "--home", str(home)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +20,7 @@ def first_run(small_landing, tmp_path_factory):
     landing = tmp_path_factory.mktemp("e2e") / "landing"
     shutil.copytree(small_landing, landing)
     home = landing.parent / "home"
-    result = run(landing, home)
+    result = run_pipeline(landing, home)
     return landing, home, result
 
 
@@ -131,21 +116,6 @@ ADDITIVE = [
 ]  # fmt: skip
 
 
-def kpi(home: Path, metrics: list[str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [PEOPLEMART, "kpi", ",".join(metrics), "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def kpi_rows(home: Path, metrics: list[str], *args: str) -> list[dict]:
-    result = kpi(home, metrics, *args, "--format", "json")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout)
-
-
 def totals_by_year(rows: list[dict], metric: str) -> dict[str, float]:
     totals: dict[str, float] = {}
     for row in rows:
@@ -155,7 +125,7 @@ def totals_by_year(rows: list[dict], metric: str) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def overall(first_run) -> list[dict]:
-    return kpi_rows(first_run[1], NAMED_METRICS + FINANCE_METRICS, *YEARS)
+    return kpi_json(first_run[1], NAMED_METRICS + FINANCE_METRICS, *YEARS)
 
 
 def test_kpi_answers_every_named_metric_for_the_whole_organisation(overall):
@@ -190,7 +160,7 @@ def test_the_poortwachter_monitor_finds_overdue_milestones(first_run):
 @pytest.mark.parametrize("dimension", SEGMENT_DIMENSIONS)
 def test_kpi_answers_every_named_metric_by_every_segment_dimension(first_run, overall, dimension):
     finance = FINANCE_METRICS if dimension in ("org_unit", "cost_center") else []
-    rows = kpi_rows(first_run[1], NAMED_METRICS + finance, *YEARS, "--by", dimension)
+    rows = kpi_json(first_run[1], NAMED_METRICS + finance, *YEARS, "--by", dimension)
     assert len({row[dimension] for row in rows}) > 1
     for metric in NAMED_METRICS + finance:
         assert any(row[metric] is not None for row in rows), metric
@@ -201,7 +171,7 @@ def test_kpi_answers_every_named_metric_by_every_segment_dimension(first_run, ov
 
 @pytest.mark.parametrize("dimension", EXIT_DIMENSIONS)
 def test_kpi_splits_leavers_by_exit_attributes_and_refuses_the_rest(first_run, overall, dimension):
-    rows = kpi_rows(first_run[1], LEAVER_METRICS, *YEARS, "--by", dimension)
+    rows = kpi_json(first_run[1], LEAVER_METRICS, *YEARS, "--by", dimension)
     for metric in LEAVER_METRICS:
         assert totals_by_year(rows, metric) == pytest.approx(totals_by_year(overall, metric))
     refused = kpi(first_run[1], ["leavers", "retention_rate"], *YEARS, "--by", dimension)
@@ -214,13 +184,13 @@ def test_kpi_splits_leavers_by_exit_attributes_and_refuses_the_rest(first_run, o
 def test_kpi_refuses_to_split_finance_by_people_attributes(first_run):
     refused = kpi(first_run[1], ["revenue_per_fte"], *YEARS, "--by", "gender")
     assert refused.returncode == 2 and "revenue_per_fte cannot be split" in refused.stderr
-    rolled_up = kpi_rows(first_run[1], ["revenue_per_fte"], *YEARS, "--by", "org_level_2")
+    rolled_up = kpi_json(first_run[1], ["revenue_per_fte"], *YEARS, "--by", "org_level_2")
     assert any(row["revenue_per_fte"] for row in rolled_up)
 
 
 def test_kpi_formats_carry_the_same_numbers(first_run):
     home = first_run[1]
-    as_json = kpi_rows(home, ["headcount", "turnover_rate"], *YEARS, "--by", "gender")
+    as_json = kpi_json(home, ["headcount", "turnover_rate"], *YEARS, "--by", "gender")
     as_csv = kpi(home, ["headcount", "turnover_rate"], *YEARS, "--by", "gender", "--format", "csv")
     csv_rows = pl.read_csv(as_csv.stdout.encode()).to_dicts()
     assert [(r["year"], r["gender"], r["headcount"]) for r in csv_rows] == [
@@ -238,8 +208,8 @@ def test_a_rolled_up_parent_equals_the_sum_of_its_children(first_run):
             con.sql("select org_unit_id, org_level_2_id from marts.dim_org_units").fetchall()
         )
     metrics = ["headcount", "hires", "leavers", "average_headcount"]
-    by_unit = kpi_rows(home, metrics, *YEARS, "--by", "org_unit")
-    by_parent = kpi_rows(home, metrics, *YEARS, "--by", "org_level_2")
+    by_unit = kpi_json(home, metrics, *YEARS, "--by", "org_unit")
+    by_parent = kpi_json(home, metrics, *YEARS, "--by", "org_level_2")
     summed: dict[tuple, float] = {}
     for row in by_unit:
         key = (row["year"], parent_of[row["org_unit"]])
@@ -295,7 +265,7 @@ def test_reconciliation_and_finance_totals_tie_out_to_their_sources(first_run):
 
 def test_a_second_run_loads_nothing_new_and_a_damaged_delivery_is_reported(first_run):
     landing, home, _ = first_run
-    again = run(landing, home)
+    again = run_pipeline(landing, home)
     assert again.returncode == 0, again.stdout[-2000:]
     delivery = landing / "hris" / "20991231T000000"
     source = sorted((landing / "hris").iterdir())[-2]
@@ -304,7 +274,7 @@ def test_a_second_run_loads_nothing_new_and_a_damaged_delivery_is_reported(first
     data = (delivery / "terminations.csv").read_bytes()
     (delivery / "terminations.csv").write_bytes(data[: len(data) // 2])
     published_before = serving_run_ids(home)
-    damaged = run(landing, home)
+    damaged = run_pipeline(landing, home)
     assert "hris/20991231T000000/terminations.csv" in damaged.stdout
     # A snapshot dated 2099 moves the history window to 2090-2099: nearly every fact would vanish.
     # The quality gate holds the publication back instead of publishing an empty warehouse.
@@ -319,6 +289,6 @@ def serving_run_ids(home: Path) -> set[str]:
 
 
 def test_a_missing_landing_folder_is_a_clear_error(tmp_path):
-    result = run(tmp_path / "nope", tmp_path / "home")
+    result = run_pipeline(tmp_path / "nope", tmp_path / "home")
     assert result.returncode == 2
     assert "does not exist" in result.stderr
