@@ -14,8 +14,9 @@ periods they count in are frozen: on a first load of old history, people already
 window are kept for one more run, whose KPI tables freeze those periods with them included.
 
 The clock is the day the newest HR snapshot describes (the HR system's present, which is today
-in a nightly run), so that a re-run of an old night or a test dataset is judged against its own
-time; `PEOPLEMART_RETENTION_AS_OF` sets it explicitly.
+in a nightly run), never later than today, so that a re-run of an old night or a test dataset is
+judged against its own time and a wrongly dated delivery cannot delete anyone early;
+`PEOPLEMART_RETENTION_AS_OF` sets it explicitly.
 """
 
 import datetime as dt
@@ -75,15 +76,19 @@ class RetentionReport:
         return {k: v for k, v in vars(self).items() if k != "removed_keys"}
 
 
-def hr_as_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
-    """The day the current HR snapshot describes: the day before its delivery."""
+def retention_clock(con: duckdb.DuckDBPyConnection, policy: RetentionPolicy) -> dt.date | None:
+    """The day retention counts from: the day the current HR snapshot describes (the day before
+    its delivery), never later than today. A delivery dated in the future (a typo, a test file)
+    must not delete anyone early: deletion cannot be undone."""
+    if policy.as_of:
+        return policy.as_of
     rows = con.sql(
         "select delivery_id from ingest.current_deliveries where source = 'hris'"
     ).fetchall()
     if not rows:
         return None
     delivered = dt.date(int(rows[0][0][:4]), int(rows[0][0][4:6]), int(rows[0][0][6:8]))
-    return delivered - dt.timedelta(days=1)
+    return min(delivered - dt.timedelta(days=1), dt.date.today())
 
 
 def frozen_before(con: duckdb.DuckDBPyConnection) -> dt.date | None:
@@ -125,14 +130,14 @@ def _employment_ends(con: duckdb.DuckDBPyConnection) -> str:
 
 def hr_horizon(con: duckdb.DuckDBPyConnection, policy: RetentionPolicy) -> dt.date | None:
     """Employment that ended before this day is past its window."""
-    as_of = policy.as_of or hr_as_of(con)
+    as_of = retention_clock(con, policy)
     return years_before(as_of, policy.hr_years) if as_of else None
 
 
 def apply_retention(
     con: duckdb.DuckDBPyConnection, policy: RetentionPolicy, run_id: str
 ) -> RetentionReport:
-    as_of = policy.as_of or hr_as_of(con)
+    as_of = retention_clock(con, policy)
     report = RetentionReport(
         as_of=str(as_of) if as_of else None,
         hr_years=policy.hr_years,

@@ -44,10 +44,13 @@ COMPARED_SCHEMAS_WAREHOUSE = (
 )
 
 
-# One key for both homes: the same people get the same pseudonyms, so tables compare.
+# One key for both homes: the same people get the same pseudonyms, so tables compare. Retention
+# off (a window of a century): it removes people on the second run of a home, and the crashed
+# home runs many times where the clean one runs once (retention has its own tests).
 SETTINGS = {
     "PEOPLEMART_SECRET_KEY": "crash-test-key-crash-test-key-0001",
     "PEOPLEMART_RETRY_DELAY_SECONDS": "1",
+    "PEOPLEMART_RETENTION_HR_YEARS": "100",
 }
 
 

@@ -352,7 +352,8 @@ BAD_ROWS = {
     "reconciliation": (
         "update marts.fct_fte_reconciliation_monthly set hr_average_fte = hr_average_fte + 5 "
         "where (cost_center, month_start_date) = (select (cost_center, month_start_date) "
-        "from marts.fct_fte_reconciliation_monthly where hr_average_fte > 0 order by all limit 1)",
+        "from marts.fct_fte_reconciliation_monthly where hr_average_fte > 0 "
+        "order by month_start_date desc, cost_center limit 1)",
         "gx_reconciliation_ties_out",
     ),
 }

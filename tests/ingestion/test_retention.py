@@ -179,3 +179,14 @@ def test_the_windows_and_the_clock_are_configurable(loaded):
     )
     assert report.hr_horizon == "2022-01-01" and report.people_removed == 2
     assert people_in(con, "raw_hris.employees") == {key("ACTIVE")}
+
+
+def test_a_delivery_dated_in_the_future_cannot_move_the_clock_past_today(tmp_path, loader):
+    landing = write_landing(tmp_path / "landing")
+    write_hris(landing / "hris" / "20991231", "C9,ACTIVE,2020-01-01,,R,J1,K1,on_call,8,36,300,,\n")
+    loader.load_landing(landing)
+    freeze_kpi_periods_before(loader.con, dt.date(2099, 1, 1))
+    report = apply_retention(loader.con, RetentionPolicy(), run_id="r1")
+    assert report.as_of == str(dt.date.today())
+    # Today, 2 years back: both leavers of 2021 are past; nobody else.
+    assert report.people_removed == 2
