@@ -99,6 +99,11 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         create table if not exists ingest.current_deliveries (
             source varchar, delivery_id varchar)""")
+    # People AVG retention removed, as a one-way digest of their pseudonym: a full HR snapshot
+    # sends their history again, and it goes again (ingestion/retention.py).
+    con.execute("""
+        create table if not exists ingest.retention_removed (
+            digest varchar, removed_at timestamp)""")
     # What AVG retention removed, per table and run (ingestion/retention.py): no keys.
     con.execute("""
         create table if not exists ingest.retention_log (

@@ -66,6 +66,7 @@ class RetentionReport:
     finance_horizon: str | None = None
     frozen_before: str | None = None
     people_removed: int = 0
+    people_removed_again: int = 0
     people_waiting_for_frozen_periods: int = 0
     rows_removed: dict[str, int] = field(default_factory=dict)
     references_emptied: dict[str, int] = field(default_factory=dict)
@@ -157,13 +158,21 @@ def apply_retention(
         [horizon],
     ).fetchall()
     removable = [key for key, end in expired if frozen is not None and end < frozen]
+    returned = sorted(set(_delivered_again(con)) - set(removable))
     report.people_waiting_for_frozen_periods = len(expired) - len(removable)
     report.people_removed = len(removable)
-    report.removed_keys = removable
+    report.people_removed_again = len(returned)
+    report.removed_keys = removable + returned
     con.execute("begin transaction")
     try:
-        if removable:
-            _remove_people(con, removable, report)
+        if report.removed_keys:
+            _remove_people(con, report.removed_keys, report)
+            # Only a one-way digest of the pseudonym is kept, to recognise the person when the
+            # HR system sends their history again (a full snapshot does, every night).
+            con.executemany(
+                "insert into ingest.retention_removed values (sha256(?), current_timestamp)",
+                [[key] for key in removable],
+            )
         _remove_quarantine(con, horizon, HR_SOURCES, report)
         _remove_quarantine(con, finance_horizon, FINANCE_SOURCES, report)
         if frozen is not None:
@@ -185,6 +194,26 @@ def apply_retention(
         con.execute("rollback")
         raise
     return report
+
+
+def _delivered_again(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """People removed before whose rows a new delivery brought back, unless they are employed
+    again (a re-hire keeps their history)."""
+    present = " union ".join(
+        f'select "{column}" as employee_id from {schema}."{table}"'
+        for schema, table, column in _tables_with(con, OWNER_COLUMNS)
+    )
+    if not present:
+        return []
+    return [
+        row[0]
+        for row in con.sql(f"""
+            select distinct employee_id from ({present})
+            where sha256(employee_id) in (select digest from ingest.retention_removed)
+              and employee_id not in (
+                  select employee_id from current_hris.contracts where valid_to is null)
+        """).fetchall()
+    ]
 
 
 def _tables_with(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) -> list[tuple]:

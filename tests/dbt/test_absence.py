@@ -11,15 +11,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.dbt.conftest import ABSENCE_AND_SURVEY_GROUP
 from tests.fixtures import absence
-from tests.pipeline import built_home, kpi_json, read_only
+from tests.pipeline import kpi_json, read_only
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("absence")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(ABSENCE_AND_SURVEY_GROUP)]
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return built_home(tmp_path_factory, "absence", absence.write_landing)
+def home(absence_and_survey_home) -> Path:
+    return absence_and_survey_home
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ingestion.load import Loader
 from ingestion.privacy import Pseudonymiser
 from ingestion.retention import (
     FROZEN_BOUNDARY,
@@ -190,3 +191,31 @@ def test_a_delivery_dated_in_the_future_cannot_move_the_clock_past_today(tmp_pat
     assert report.as_of == str(dt.date.today())
     # Today, 2 years back: both leavers of 2021 are past; nobody else.
     assert report.people_removed == 2
+
+
+def test_a_person_removed_is_removed_again_when_a_delivery_brings_them_back(loaded, tmp_path):
+    con = loaded
+    freeze_kpi_periods_before(con, dt.date(2022, 3, 1))
+    apply_retention(con, RetentionPolicy(), run_id="r1")
+    # The next snapshot repeats every file byte for byte but the terminations (new bytes, so
+    # loaded): the removed person's termination arrives again, without their contracts.
+    landing = tmp_path / "landing"
+    again = landing / "hris" / "20240201"
+    write_hris(again)
+    (again / "terminations.csv").write_text(
+        (again / "terminations.csv").read_text() + "ACTIVE,2024-01-31,other_job,employee,false\n"
+    )
+    for name in ("employees", "contracts", "org_units", "jobs", "absences", "vacancies"):
+        (again / f"{name}.csv").write_bytes(
+            (landing / "hris" / "20240101" / f"{name}.csv").read_bytes()
+        )
+    Loader(con, Pseudonymiser(TEST_KEY), run_id="r2").load_landing(landing)
+    assert key("PAST") in people_in(con, "raw_hris.terminations")
+    report = apply_retention(con, RetentionPolicy(), run_id="r2")
+    assert report.people_removed_again == 1 and key("PAST") in report.removed_keys
+    # The new snapshot moved the clock a month: INSIDE is now one month past the window.
+    assert report.as_of == "2024-01-31" and report.people_removed == 1
+    assert key("PAST") not in people_in(con, "raw_hris.terminations")
+    # Only a digest of the pseudonym is kept to recognise them.
+    assert con.sql("select count(*) from ingest.retention_removed").fetchall() == [(2,)]
+    assert key("PAST") not in str(con.sql("select * from ingest.retention_removed").fetchall())
