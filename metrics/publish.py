@@ -70,7 +70,23 @@ def publish(home: Path, run_id: str, postgres_dsn: str | None = None) -> Publica
     if version:
         postgres.repoint_views(postgres_dsn, version)
     (home / "exports" / "LATEST").write_text(run_id + "\n")
+    _prune_exports(home / "exports", keep=exports)
     return Publication(run_id, home / SERVING, counts, exports, version)
+
+
+# Export sets kept: this publication's and the one before it, as for serving.duckdb and the
+# PostgreSQL versions. A nightly run would otherwise keep a full copy per night, for ever.
+KEEP_EXPORTS = 2
+
+
+def _prune_exports(folder: Path, keep: Path) -> None:
+    sets = sorted(
+        (p for p in folder.iterdir() if p.is_dir() and p != keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in sets[KEEP_EXPORTS - 1 :]:
+        shutil.rmtree(old)
 
 
 def _audit(con, tables: list[tuple[str, str]], run_id: str) -> dict[str, int]:

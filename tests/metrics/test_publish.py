@@ -33,12 +33,14 @@ def test_a_publication_carries_the_run_id_and_only_publishable_schemas(tmp_path)
     assert (tmp_path / "exports" / "LATEST").read_text().strip() == "run-a"
 
 
-def test_the_previous_publication_is_kept_for_rollback(tmp_path):
+def test_the_previous_publication_is_kept_for_rollback_and_older_exports_go(tmp_path):
     warehouse(tmp_path)
-    publish(tmp_path, "run-a")
-    publish(tmp_path, "run-b")
+    for run in ("run-a", "run-b", "run-c"):
+        publish(tmp_path, run)
     with duckdb.connect(str(tmp_path / PREVIOUS), read_only=True) as con:
-        assert con.sql("select distinct run_id from marts.fct_x").fetchall() == [("run-a",)]
+        assert con.sql("select distinct run_id from marts.fct_x").fetchall() == [("run-b",)]
+    sets = {p.name for p in (tmp_path / "exports").iterdir() if p.is_dir()}
+    assert sets == {"run-b", "run-c"}
 
 
 def test_a_forbidden_column_fails_the_audit_and_changes_nothing(tmp_path):
