@@ -28,6 +28,8 @@ LINEAGE = {
     "_loaded_at": "TIMESTAMP",
 }
 RESTRICTED_SCHEMA = "restricted"
+# Rows loaded between two commits (see Loader.load_landing).
+COMMIT_ROWS = 2_000_000
 
 
 @dataclass
@@ -183,34 +185,46 @@ class Loader:
             self._remember(results)
         # The next delivery's files are read (hashed, parsed, cast) on a second thread while this
         # one is validated and written: polars and DuckDB release the GIL, the machine has 2 cores.
-        with ThreadPoolExecutor(max_workers=1) as reader:
-            upcoming = reader.submit(_read_files, deliveries[0]) if deliveries else None
-            for index, delivery in enumerate(deliveries):
-                files = upcoming.result()
-                if index + 1 < len(deliveries):
-                    upcoming = reader.submit(_read_files, deliveries[index + 1])
-                results += self.load_delivery(delivery, files)
-        # Every source, every run: a run that crashed between a delivery and this point left
-        # its source's current_* views behind, and the next run puts them right.
-        self._refresh_sources(sorted({spec.source for spec in EXTRACTS}))
+        # Deliveries are committed in groups of about COMMIT_ROWS rows: each delivery still loads
+        # whole or not at all (a crash rolls back the open group, which the next run loads), and
+        # 144 monthly deliveries cost a dozen commits instead of 144.
+        self.con.execute("begin")
+        pending = 0
+        try:
+            with ThreadPoolExecutor(max_workers=1) as reader:
+                upcoming = reader.submit(_read_files, deliveries[0]) if deliveries else None
+                for index, delivery in enumerate(deliveries):
+                    files = upcoming.result()
+                    if index + 1 < len(deliveries):
+                        upcoming = reader.submit(_read_files, deliveries[index + 1])
+                    loaded = self.load_delivery(delivery, files)
+                    results += loaded
+                    pending += sum(r.rows_read for r in loaded)
+                    if pending >= COMMIT_ROWS:
+                        self.con.execute("commit")
+                        self.con.execute("begin")
+                        pending = 0
+            # Every source, every run: a run that crashed between a delivery and this point
+            # left its source's current_* views behind, and the next run puts them right.
+            self._refresh_sources(sorted({spec.source for spec in EXTRACTS}))
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            self._seen = None  # read again from the ledger: the rolled-back files are not seen
+            raise
         return IngestReport(results)
 
     def load_delivery(
         self, delivery: Delivery, files: dict[Path, "_ReadFile"] | None = None
     ) -> list[FileResult]:
+        """Load one delivery inside the caller's transaction."""
         results, parsed = self._parse_delivery(delivery, files or _read_files(delivery))
         self._cross_check(delivery.source, parsed)
-        self.con.execute("begin")
-        try:
-            for result in results:
-                if result.entity and result.status == "loaded":
-                    spec = find_spec(delivery.source, result.entity)
-                    self._write_rows(spec, result, parsed[result.entity])
-            self._record(results)
-            self.con.execute("commit")
-        except BaseException:
-            self.con.execute("rollback")
-            raise
+        for result in results:
+            if result.entity and result.status == "loaded":
+                spec = find_spec(delivery.source, result.entity)
+                self._write_rows(spec, result, parsed[result.entity])
+        self._record(results)
         self._remember(results)
         # Which files are current is worked out once at the end of the load (one query per
         # delivery cost more than small deliveries took to load), or when a later delivery of
@@ -274,7 +288,8 @@ class Loader:
         return results, parsed
 
     def _remember(self, results: list[FileResult]) -> None:
-        """Committed files join the seen set (the first time bytes were seen is what counts)."""
+        """Loaded files join the seen set (the first time bytes were seen is what counts); a
+        rollback forgets the set, which is then read again from the ledger."""
         if self._seen is None:
             return
         for result in results:
@@ -490,14 +505,9 @@ class Loader:
 
     # ---- load semantics -----------------------------------------------------------------
     def _refresh_sources(self, sources: list[str]) -> None:
-        self.con.execute("begin")
-        try:
-            for source in sources:
-                self._refresh_current(source)
-            self.con.execute("commit")
-        except BaseException:
-            self.con.execute("rollback")
-            raise
+        """Inside the open transaction of the load."""
+        for source in sources:
+            self._refresh_current(source)
         self._stale -= set(sources)
 
     def _refresh_current(self, source: str) -> None:

@@ -52,15 +52,22 @@ def passes_11_proef(value: str) -> bool:
 
 def bsn_like_rows(frame: pl.DataFrame, columns: list[str]) -> list[tuple[int, str]]:
     """(row_number, column) of every cell holding a 9-digit value that passes the 11-proef."""
+    if not columns:
+        return []
+    # One pass over the file with a length test (polars evaluates both sides of an `&`, so a
+    # regex next to it would still read every cell); the regex and the 11-proef only on the
+    # few rows left.
+    sized = [pl.col(c).str.len_bytes().is_between(9, 15).fill_null(False) for c in columns]
+    candidates = (
+        frame.lazy().filter(pl.any_horizontal(sized)).select("_row_number", *columns).collect()
+    )
     found = []
     for column in columns:
-        # A length test first: the regex over every cell of a 20-million-row file is the cost.
-        length = pl.col(column).str.len_bytes()
-        candidates = frame.filter(
-            length.is_between(9, 15) & pl.col(column).str.contains(r"^\s*\d{9}\s*$")
-        ).select("_row_number", column)
+        digits = candidates.filter(pl.col(column).str.contains(r"^\s*\d{9}\s*$"))
         found.extend(
-            (row, column) for row, value in candidates.iter_rows() if passes_11_proef(value.strip())
+            (row, column)
+            for row, value in digits.select("_row_number", column).iter_rows()
+            if passes_11_proef(value.strip())
         )
     return found
 
