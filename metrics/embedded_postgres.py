@@ -1,7 +1,9 @@
 """The embedded PostgreSQL of a home (pgserver from PyPI: no root, no system package), for the
 demo, tests and small installations. Production points PEOPLEMART_POSTGRES_DSN at a real server."""
 
+import contextlib
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,5 +33,12 @@ def stop_embedded_postgres(home: Path) -> None:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(home))
     import pgserver
 
-    if (home / DATA_DIR / "postmaster.pid").exists():
-        pgserver.get_server(home / DATA_DIR, cleanup_mode="stop").cleanup()
+    if not (home / DATA_DIR / "postmaster.pid").exists():
+        return
+    from pgserver._commands import pg_ctl
+
+    server = pgserver.get_server(home / DATA_DIR, cleanup_mode=None)
+    # pgserver stops a server when the last process using it lets go, and counts processes
+    # killed with -9 as still using it: stop it directly.
+    with contextlib.suppress(subprocess.CalledProcessError):  # stopped in the meantime
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=server.pgdata, user=server.system_user)
