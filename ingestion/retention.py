@@ -136,8 +136,11 @@ def hr_horizon(con: duckdb.DuckDBPyConnection, policy: RetentionPolicy) -> dt.da
 
 
 def apply_retention(
-    con: duckdb.DuckDBPyConnection, policy: RetentionPolicy, run_id: str
+    con: duckdb.DuckDBPyConnection, policy: RetentionPolicy, run_id: str, home: Path | None = None
 ) -> RetentionReport:
+    """Remove what is past its window; with `home`, the removed keys are written for the
+    publication step before the removal commits (a crash in between must not leave people in
+    old publications that nobody will clean)."""
     as_of = retention_clock(con, policy)
     report = RetentionReport(
         as_of=str(as_of) if as_of else None,
@@ -189,6 +192,8 @@ def apply_retention(
                 "insert into ingest.retention_log values (?, ?, ?, 0, ?, current_timestamp)",
                 [run_id, as_of, reference, emptied],
             )
+        if home is not None and report.removed_keys:
+            _add_pending_keys(home, report.removed_keys)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -286,18 +291,22 @@ PENDING = "pending_keys.json"
 
 
 def record_retention(home: Path, run_id: str, report: RetentionReport) -> Path:
-    """The run's retention report (no keys), and the removed keys for the publication step,
-    which removes them from the copies already published and then forgets them."""
+    """The run's retention report (no keys). The removed keys wait in pending_keys.json for the
+    publication step, which removes them from the copies already published and forgets them."""
     folder = home / REPORTS
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{run_id}.json"
     path.write_text(json.dumps(report.summary(), indent=2, default=str))
-    if report.removed_keys:
-        pending = sorted(set(pending_keys(home)) | set(report.removed_keys))
-        staged = folder / (PENDING + ".next")
-        staged.write_text(json.dumps(pending))
-        os.replace(staged, folder / PENDING)
     return path
+
+
+def _add_pending_keys(home: Path, keys: list[str]) -> None:
+    folder = home / REPORTS
+    folder.mkdir(parents=True, exist_ok=True)
+    pending = sorted(set(pending_keys(home)) | set(keys))
+    staged = folder / (PENDING + ".next")
+    staged.write_text(json.dumps(pending))
+    os.replace(staged, folder / PENDING)
 
 
 def pending_keys(home: Path) -> list[str]:

@@ -126,7 +126,7 @@ def loaded(tmp_path, loader, warehouse):
 def test_a_person_one_day_past_the_window_leaves_every_raw_layer(loaded, tmp_path):
     con = loaded
     freeze_kpi_periods_before(con, dt.date(2022, 3, 1))
-    report = apply_retention(con, RetentionPolicy(), run_id="r1")
+    report = apply_retention(con, RetentionPolicy(), run_id="r1", home=tmp_path / "home")
     assert report.as_of == "2023-12-31" and report.hr_horizon == "2021-12-31"
     assert report.people_removed == 1 and report.removed_keys == [key("PAST")]
     everyone = {key("INSIDE"), key("ACTIVE")}

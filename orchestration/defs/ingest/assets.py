@@ -74,7 +74,9 @@ def raw_extracts(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
         report = loader.load_landing(peoplemart.landing_path)
         # Every run, after loading: dbt then rebuilds every later layer without the people
         # removed, and the publication step removes them from the copies already published.
-        retention = apply_retention(con, peoplemart.retention_policy(), context.run_id)
+        retention = apply_retention(
+            con, peoplemart.retention_policy(), context.run_id, peoplemart.home_path
+        )
     retention_file = record_retention(peoplemart.home_path, context.run_id, retention)
     context.log.info(
         f"retention: {retention.people_removed} people past their window removed, "
