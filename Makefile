@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_PYTHON := $(shell command -v $(PYTHON))
 
-.PHONY: install browser demo test test-fast dev bench bench-ingest lint fmt dbt-build check clean docs
+.PHONY: install browser demo test test-fast dev bench bench-large bench-ingest lint fmt dbt-build check clean docs
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -47,8 +47,11 @@ test-fast: install
 dev: install ## the Dagster UI on http://127.0.0.1:3000 for the demo home
 	$(BIN)/peoplemart dev --home demo/home --landing demo/landing --port 3000
 
-bench: install ## benchmarks (results under bench/results/)
-	$(BIN)/python -m bench.run --employees 10000,100000 --years 10
+bench: install ## pipeline vs a DuckDB query and pandas, 10k and 100k x 10y (bench/results/)
+	$(BIN)/peoplemart bench --scale standard
+
+bench-large: install ## the same with 1,000,000 employees (hours; needs ~16 GB)
+	$(BIN)/peoplemart bench --scale large
 
 bench-ingest: install ## generation and ingestion rows/s vs DuckDB read_csv, 100k x 10y
 	$(BIN)/python -m bench.ingest --employees 100000 --years 10

@@ -20,6 +20,12 @@ class Stage:
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
     extra: dict = field(default_factory=dict)
+    # (wall-clock time, tree RSS bytes) samples, to attribute memory to parts of the stage.
+    timeline: list[tuple[float, int]] = field(default_factory=list, repr=False)
+
+    def peak_between(self, start: float, end: float) -> float:
+        inside = [rss for at, rss in self.timeline if start <= at <= end]
+        return round(max(inside, default=0) / 2**20, 1)
 
 
 def _tree_rss(process: psutil.Process) -> int:
@@ -40,7 +46,9 @@ def measured(name: str):
 
     def sample():
         while not done.wait(0.05):
-            peak[0] = max(peak[0], _tree_rss(me))
+            rss = _tree_rss(me)
+            peak[0] = max(peak[0], rss)
+            stage.timeline.append((time.time(), rss))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -73,4 +81,6 @@ def write_results(name: str, payload: dict, markdown: str) -> Path:
 
 
 def as_dict(stage: Stage) -> dict:
-    return asdict(stage)
+    result = asdict(stage)
+    result.pop("timeline")
+    return result

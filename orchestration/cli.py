@@ -112,6 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the demo also publishes (default: an embedded PostgreSQL in the home)",
     )
     _generator_options(demo)
+
+    bench = commands.add_parser(
+        "bench",
+        help="the pipeline timed against a hand-written DuckDB query and pandas (bench/results)",
+    )
+    bench.add_argument("--employees", help="comma-separated sizes (default: the scale's)")
+    bench.add_argument("--years", type=int, default=10)
+    bench.add_argument(
+        "--scale",
+        choices=["standard", "large"],
+        default="standard",
+        help="standard: 10,000 and 100,000 employees; large: also 1,000,000",
+    )
     return parser
 
 
@@ -409,6 +422,17 @@ def cmd_demo(args) -> int:
     return status
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    # The benchmark lives beside the package (bench/), as the generator does.
+    from bench.run import main as bench_main
+
+    options = ["--years", str(args.years), "--scale", args.scale]
+    if args.employees:
+        options += ["--employees", args.employees]
+    bench_main(options)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
@@ -421,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         "publish": cmd_publish,
         "grant-manager": cmd_grant_manager,
         "postgres": cmd_postgres,
+        "bench": cmd_bench,
     }
     handler = handlers[args.command]
     return handler(args)

@@ -203,6 +203,9 @@ def _step_timings(instance, run_id: str) -> list[dict]:
                     "seconds": round(
                         entry.timestamp - starts.get(event.step_key, entry.timestamp), 2
                     ),
+                    # Wall-clock bounds: a benchmark attributes sampled memory to the step.
+                    "started_at": starts.get(event.step_key, entry.timestamp),
+                    "finished_at": entry.timestamp,
                 }
             )
     return steps

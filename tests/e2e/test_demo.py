@@ -9,6 +9,13 @@ import duckdb
 import polars as pl
 import pytest
 
+from bench.baselines import (
+    CORE_METRICS,
+    compare,
+    duckdb_baseline,
+    pandas_baseline,
+    published_core_kpis,
+)
 from generator.deliveries import GeneratorConfig, generate
 from tests.pipeline import kpi_json, run_pipeline
 
@@ -89,3 +96,33 @@ def test_spp_covers_every_scenario_and_family_and_starts_from_the_workforce_core
     ).fetchall()[0]
     assert float(supply[0]) == pytest.approx(float(core[0]), abs=1e-6)
     assert supply[1] == core[1]
+
+
+def test_the_published_core_kpis_equal_a_hand_written_duckdb_query_and_pandas(demo):
+    """The benchmark's baselines (bench/baselines.py) share no code with the pipeline: the
+    same monthly headcount, averages, leavers, turnover and verzuim per org unit, three ways."""
+    landing, home = demo
+    published = published_core_kpis(home / "serving.duckdb")
+    by_duckdb, by_pandas = duckdb_baseline(landing), pandas_baseline(landing)
+    assert set(published["metric"]) == set(CORE_METRICS)
+    assert published.height > 5 * 12 * len(CORE_METRICS)
+    assert compare(by_duckdb, published) == []
+    assert compare(by_pandas, published) == []
+
+    # The comparison finds a disagreement of one employee in one unit and month.
+    one_off = by_duckdb.with_columns(
+        pl.when(
+            (pl.col("metric") == "headcount")
+            & (pl.col("dimension") == "org_level_2")
+            & (pl.col("month_start") == pl.col("month_start").max())
+        )
+        .then(pl.col("value") + 1)
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    units = published.filter(
+        (pl.col("dimension") == "org_level_2") & (pl.col("metric") == "headcount")
+    )["member"].n_unique()
+    differences = compare(one_off, published, limit=1000)
+    assert len(differences) == units
+    assert {d["metric"] for d in differences} == {"headcount"}
