@@ -1,3 +1,6 @@
+{{ config(materialized="table") }}
+-- A table, not a view: several marts and tests read it, and a view would be computed again for
+-- each of them.
 -- Absence segments (one incapacity percentage each) clipped to the employment period the spell
 -- starts in and to the snapshot day: sick leave after the last day employed is not the
 -- employer's verzuim, and days after the snapshot have not happened yet. Segments whose spell

@@ -1,3 +1,6 @@
+{{ config(materialized="table") }}
+-- A table, not a view: several marts and tests read it, and a view would be computed again for
+-- each of them.
 -- One row per spell (absence_id) with its clipped first and last day, whether it is still open,
 -- and, for sick spells, the Poortwachter case it belongs to: spells with an interruption of
 -- less than 28 days (art. 7:629 lid 10 BW) add up to one case, whose sick days count on over

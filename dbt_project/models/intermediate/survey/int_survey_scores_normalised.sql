@@ -1,3 +1,6 @@
+{{ config(materialized="table") }}
+-- A table, not a view: several marts and tests read it, and a view would be computed again for
+-- each of them.
 -- Every answered item score on a 0-100 scale: (score - scale_min) / (scale_max - scale_min) x 100,
 -- reverse-scored items flipped (KPIS.md, Engagement). The eNPS item keeps its raw 0-10 score too.
 with

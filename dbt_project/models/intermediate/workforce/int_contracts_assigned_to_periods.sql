@@ -1,3 +1,6 @@
+{{ config(materialized="table") }}
+-- A table, not a view: several marts and tests read it, and a view would be computed again for
+-- each of them.
 -- Every contract with the employment period it belongs to: a period runs from a hire to the
 -- first termination on or after the contract's start, so a re-hire opens a new period.
 with

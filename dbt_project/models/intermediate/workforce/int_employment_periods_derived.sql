@@ -1,3 +1,6 @@
+{{ config(materialized="table") }}
+-- A table, not a view: several marts and tests read it, and a view would be computed again for
+-- each of them.
 -- One row per employment period (hire to termination). External (hired-in) contracts never make
 -- an employment period: they are workforce, not employees.
 with

@@ -1,3 +1,6 @@
+{{ config(materialized="table") }}
+-- A table, not a view: several marts and tests read it, and a view would be computed again for
+-- each of them.
 -- One row per ended employment period, attributed to the segment of the last day worked (org
 -- unit, job, manager, tenure band at exit), with the tenure in days employed (both ends counted).
 with

@@ -5,6 +5,9 @@
 -- tenure band), so the monthly facts can be summed by any of them without an employee x day table.
 -- Two kinds of piece: `coverage` counts each employed day once (headcount), `fte` keeps every
 -- contract (concurrent contracts add up in FTE).
+-- Pieces are split at band boundaries and given their attributes before they are cut into months:
+-- a contract has a handful of pieces but ~20 piece-months, and the joins, band arithmetic and
+-- segment hash cost per row.
 with
 
 contracts as (
@@ -107,33 +110,42 @@ pieces as (
 
 ),
 
-pieces_by_month as (
-
-    select
-        pieces.*,
-        months.month_start_date,
-        months.month_end_date,
-        case
-            when pieces.piece_from > months.month_start_date then pieces.piece_from
-            else months.month_start_date
-        end as part_from,
-        case
-            when pieces.piece_to < months.month_end_date then pieces.piece_to
-            else months.month_end_date
-        end as part_to
-    from pieces
-    inner join months
-        on months.month_start_date <= pieces.piece_to
-        and months.month_end_date >= pieces.piece_from
-
-),
-
 history as (
 
     select
         min(month_start_date) as first_day,
         max(month_end_date) as last_day
     from months
+
+),
+
+-- Pieces clipped to the reporting range: a band boundary before it must not count as crossed
+-- inside a piece that starts earlier.
+pieces_in_range as (
+
+    select
+        pieces.contract_id,
+        pieces.employee_key,
+        pieces.employment_period_key,
+        pieces.org_unit_id,
+        pieces.job_code,
+        pieces.cost_center,
+        pieces.contract_type,
+        pieces.manager_employee_key,
+        pieces.parttime_factor,
+        pieces.piece_kind,
+        case
+            when pieces.piece_from > history.first_day then pieces.piece_from
+            else history.first_day
+        end as piece_from,
+        case
+            when pieces.piece_to < history.last_day then pieces.piece_to
+            else history.last_day
+        end as piece_to
+    from pieces
+    cross join history
+    where pieces.piece_to >= history.first_day
+        and pieces.piece_from <= history.last_day
 
 ),
 
@@ -169,36 +181,33 @@ band_boundaries as (
 boundary_hits as (
 
     select
-        pieces_by_month.contract_id,
-        pieces_by_month.piece_kind,
-        pieces_by_month.month_start_date,
+        pieces_in_range.contract_id,
+        pieces_in_range.piece_kind,
         band_boundaries.boundary_date
-    from pieces_by_month
+    from pieces_in_range
     inner join band_boundaries
-        on pieces_by_month.employee_key = band_boundaries.employee_key
-        and band_boundaries.boundary_date > pieces_by_month.part_from
-        and band_boundaries.boundary_date <= pieces_by_month.part_to
+        on pieces_in_range.employee_key = band_boundaries.employee_key
+        and band_boundaries.boundary_date > pieces_in_range.piece_from
+        and band_boundaries.boundary_date <= pieces_in_range.piece_to
     where band_boundaries.employment_period_key is null
-        or band_boundaries.employment_period_key = pieces_by_month.employment_period_key
+        or band_boundaries.employment_period_key = pieces_in_range.employment_period_key
 
 ),
 
 split_points as (
 
     select distinct
-        pieces_by_month.contract_id,
-        pieces_by_month.piece_kind,
-        pieces_by_month.month_start_date,
-        pieces_by_month.part_from as point_from
-    from pieces_by_month
+        pieces_in_range.contract_id,
+        pieces_in_range.piece_kind,
+        pieces_in_range.piece_from as point_from
+    from pieces_in_range
     inner join (
-        select distinct contract_id, piece_kind, month_start_date from boundary_hits
+        select distinct contract_id, piece_kind from boundary_hits
     ) as hit_pieces
-        on pieces_by_month.contract_id = hit_pieces.contract_id
-        and pieces_by_month.piece_kind = hit_pieces.piece_kind
-        and pieces_by_month.month_start_date = hit_pieces.month_start_date
+        on pieces_in_range.contract_id = hit_pieces.contract_id
+        and pieces_in_range.piece_kind = hit_pieces.piece_kind
     union
-    select contract_id, piece_kind, month_start_date, boundary_date as point_from
+    select contract_id, piece_kind, boundary_date as point_from
     from boundary_hits
 
 ),
@@ -208,10 +217,9 @@ split_ranges as (
     select
         contract_id,
         piece_kind,
-        month_start_date,
         point_from as sub_from,
         {{ dbt.dateadd('day', -1,
-            'lead(point_from) over (partition by contract_id, piece_kind, month_start_date '
+            'lead(point_from) over (partition by contract_id, piece_kind '
             ~ 'order by point_from)') }} as next_to
     from split_points
 
@@ -220,25 +228,22 @@ split_ranges as (
 sub_pieces as (
 
     select
-        pieces_by_month.contract_id,
-        pieces_by_month.employee_key,
-        pieces_by_month.employment_period_key,
-        pieces_by_month.org_unit_id,
-        pieces_by_month.job_code,
-        pieces_by_month.cost_center,
-        pieces_by_month.contract_type,
-        pieces_by_month.manager_employee_key,
-        pieces_by_month.parttime_factor,
-        pieces_by_month.piece_kind,
-        pieces_by_month.month_start_date,
-        pieces_by_month.month_end_date,
-        coalesce(split_ranges.sub_from, pieces_by_month.part_from) as sub_from,
-        coalesce(split_ranges.next_to, pieces_by_month.part_to) as sub_to
-    from pieces_by_month
+        pieces_in_range.contract_id,
+        pieces_in_range.employee_key,
+        pieces_in_range.employment_period_key,
+        pieces_in_range.org_unit_id,
+        pieces_in_range.job_code,
+        pieces_in_range.cost_center,
+        pieces_in_range.contract_type,
+        pieces_in_range.manager_employee_key,
+        pieces_in_range.parttime_factor,
+        pieces_in_range.piece_kind,
+        coalesce(split_ranges.sub_from, pieces_in_range.piece_from) as sub_from,
+        coalesce(split_ranges.next_to, pieces_in_range.piece_to) as sub_to
+    from pieces_in_range
     left join split_ranges
-        on pieces_by_month.contract_id = split_ranges.contract_id
-        and pieces_by_month.piece_kind = split_ranges.piece_kind
-        and pieces_by_month.month_start_date = split_ranges.month_start_date
+        on pieces_in_range.contract_id = split_ranges.contract_id
+        and pieces_in_range.piece_kind = split_ranges.piece_kind
 
 ),
 
@@ -246,7 +251,6 @@ attributed as (
 
     select
         sub_pieces.*,
-        {{ dbt.datediff('sub_pieces.sub_from', 'sub_pieces.sub_to', 'day') }} + 1 as days,
         employees.gender,
         case
             when birth_dates.birth_date is null then 'unknown'
@@ -263,16 +267,65 @@ attributed as (
         on sub_pieces.employee_key = employees.employee_key
     left join birth_dates
         on sub_pieces.employee_key = birth_dates.employee_key
+    where sub_pieces.sub_to >= sub_pieces.sub_from
+
+),
+
+segmented as (
+
+    select
+        attributed.*,
+        {{ workforce_segment_key() }} as segment_key
+    from attributed
+
+),
+
+by_month as (
+
+    select
+        segmented.*,
+        months.month_start_date,
+        months.month_end_date,
+        case
+            when segmented.sub_from > months.month_start_date then segmented.sub_from
+            else months.month_start_date
+        end as part_from,
+        case
+            when segmented.sub_to < months.month_end_date then segmented.sub_to
+            else months.month_end_date
+        end as part_to
+    from segmented
+    inner join months
+        on months.month_start_date <= segmented.sub_to
+        and months.month_end_date >= segmented.sub_from
 
 ),
 
 final as (
 
     select
-        attributed.*,
-        {{ workforce_segment_key() }} as segment_key
-    from attributed
-    where sub_to >= sub_from
+        contract_id,
+        employee_key,
+        employment_period_key,
+        org_unit_id,
+        job_code,
+        cost_center,
+        contract_type,
+        manager_employee_key,
+        parttime_factor,
+        piece_kind,
+        month_start_date,
+        month_end_date,
+        part_from as sub_from,
+        part_to as sub_to,
+        {{ dbt.datediff('part_from', 'part_to', 'day') }} + 1 as days,
+        gender,
+        age_band,
+        tenure_band,
+        hire_date,
+        termination_date,
+        segment_key
+    from by_month
 
 )
 

@@ -2,13 +2,9 @@
 -- headcount and FTE, and the hires, leavers (with tenure at exit), internal moves and org-unit
 -- transfers that happened in that segment.
 -- Average headcount of any period = employed days / days in the period (the exact daily average).
+-- The pieces table is read once per use, never through one shared CTE: DuckDB materialises a CTE
+-- that is used twice, a copy of every piece (7 GB at 100,000 employees).
 with
-
-pieces as (
-
-    select * from {{ ref('int_workforce_pieces_split') }}
-
-),
 
 contracts as (
 
@@ -44,7 +40,17 @@ moves as (
 
 coverage as (
 
-    select * from pieces
+    select
+        contract_id,
+        employee_key,
+        segment_key,
+        month_start_date,
+        month_end_date,
+        sub_from,
+        sub_to,
+        days,
+        hire_date
+    from {{ ref('int_workforce_pieces_split') }}
     where piece_kind = 'coverage'
 
 ),
@@ -104,20 +110,35 @@ leaver_events as (
 
 -- A person changing org unit leaves the old unit's count and joins the new one's in the month
 -- the new unit starts, so that every unit's headcount moves only by hires, leavers and transfers.
+-- Only periods with contracts in more than one unit can hold a transfer: the window that finds
+-- them sorts those periods' pieces, not everyone's.
+periods_with_transfers as (
+
+    select employment_period_key
+    from contracts
+    where not is_external
+    group by employment_period_key
+    having count(distinct org_unit_id) > 1
+
+),
+
 transfer_steps as (
 
     select
-        employee_key,
-        segment_key,
-        org_unit_id,
-        month_start_date,
-        lag(org_unit_id) over (
-            partition by employment_period_key order by sub_from
+        pieces.employee_key,
+        pieces.segment_key,
+        pieces.org_unit_id,
+        pieces.month_start_date,
+        lag(pieces.org_unit_id) over (
+            partition by pieces.employment_period_key order by pieces.sub_from
         ) as previous_org_unit_id,
-        lag(segment_key) over (
-            partition by employment_period_key order by sub_from
+        lag(pieces.segment_key) over (
+            partition by pieces.employment_period_key order by pieces.sub_from
         ) as previous_segment_key
-    from coverage
+    from {{ ref('int_workforce_pieces_split') }} as pieces
+    inner join periods_with_transfers
+        on pieces.employment_period_key = periods_with_transfers.employment_period_key
+    where pieces.piece_kind = 'coverage'
 
 ),
 
@@ -178,7 +199,7 @@ fte_events as (
         0 as tenure_days_at_exit,
         cast(null as {{ dbt.type_string() }}) as exit_reason_code,
         cast(null as {{ dbt.type_string() }}) as exit_initiative
-    from pieces
+    from {{ ref('int_workforce_pieces_split') }}
     where piece_kind = 'fte'
 
 ),
