@@ -203,6 +203,107 @@ def _questions(group: MetricGroup, grain: str):
         yield dimension, [time, *base, DIMENSIONS[dimension]]
 
 
+# The period-length building blocks: MetricFlow gets them from the dense segment calendar (every
+# workforce segment x month: 90 million rows at 100,000 employees), so that a daily average can be
+# grouped by any segment attribute. Their value depends only on the period, not on the group:
+# the KPI tables compute it from the calendar's range and evaluate the governed expressions of
+# the metrics built on it (same definitions, same DuckDB arithmetic) on MetricFlow's answer for
+# their other inputs. One such question took 90 s at 100,000 employees; its inputs take 2 s.
+CALENDAR_MODEL = "marts.fct_segment_calendar_monthly"
+PERIOD_METRICS = ("days_in_period", "months_in_period")
+
+
+@dataclass(frozen=True)
+class PeriodCalendar:
+    """The months the segment calendar holds, and each period's days and months within them."""
+
+    months: tuple[dt.date, ...]
+
+    @classmethod
+    def of(cls, con: duckdb.DuckDBPyConnection) -> "PeriodCalendar":
+        first, last = con.sql(
+            f"select min(month_start_date), max(month_start_date) from {CALENDAR_MODEL}"
+        ).fetchall()[0]
+        months, month = [], first
+        while first is not None and month <= last:
+            months.append(month)
+            month = _add_months(month, 1)
+        return cls(tuple(months))
+
+    def columns(self, period_starts: pl.Series, grain: str) -> dict[str, list]:
+        span = {"month": 1, "quarter": 3, "year": 12}[grain]
+        days, counts = [], []
+        for start in period_starts.to_list():
+            start = start.date() if isinstance(start, dt.datetime) else start
+            end = _add_months(start, span) if start else None
+            inside = [m for m in self.months if start <= m < end] if start else []
+            days.append(float(sum(_days_in_month(m) for m in inside)) if inside else None)
+            counts.append(len(inside) if inside else None)
+        return {"days_in_period": days, "months_in_period": counts}
+
+
+def _days_in_month(month: dt.date) -> int:
+    return (_add_months(month, 1) - month).days
+
+
+def _definitions(manifest: dict) -> dict[str, dict]:
+    return {m["name"]: m for m in manifest["metrics"]}
+
+
+def _uses_period_metrics(name: str, definitions: dict) -> bool:
+    inputs = definitions[name]["type_params"].get("metrics") or []
+    return any(i["name"] in PERIOD_METRICS or _uses_period_metrics(i["name"], definitions)
+               for i in inputs)  # fmt: skip
+
+
+def _plain_inputs(name: str, definitions: dict) -> list[str]:
+    """The metrics MetricFlow answers for a metric built on a period metric: its inputs down to
+    the first that does not use one, in order of first use."""
+    if name in PERIOD_METRICS or not _uses_period_metrics(name, definitions):
+        return [] if name in PERIOD_METRICS else [name]
+    inputs = []
+    for item in definitions[name]["type_params"]["metrics"]:
+        inputs += [m for m in _plain_inputs(item["name"], definitions) if m not in inputs]
+    return inputs
+
+
+def _built_on_period(name: str, definitions: dict, order: list[str]) -> None:
+    """Derived metrics (dependencies first) that must be evaluated for `name`."""
+    if name in order or not _uses_period_metrics(name, definitions):
+        return
+    for item in definitions[name]["type_params"]["metrics"]:
+        _built_on_period(item["name"], definitions, order)
+    order.append(name)
+
+
+def _answer(con, generator, group: MetricGroup, group_by, definitions, calendar, grain):
+    """MetricFlow's answer to one question; metrics built on period metrics evaluated here."""
+    metrics = list(group.metrics)
+    if not any(_uses_period_metrics(m, definitions) for m in metrics):
+        return con.sql(generator.sql(metrics, group_by)).pl()
+    plain = []
+    for metric in metrics:
+        plain += [m for m in _plain_inputs(metric, definitions) if m not in plain]
+    answer = con.sql(generator.sql(plain, group_by)).pl()
+    answer = answer.with_columns(
+        pl.Series(name, values, dtype=pl.Float64 if name == "days_in_period" else pl.Int64)
+        for name, values in calendar.columns(answer[group_by[0]], grain).items()
+    )
+    order: list[str] = []
+    for metric in metrics:
+        _built_on_period(metric, definitions, order)
+    evaluator = duckdb.connect()
+    try:
+        for name in order:
+            evaluator.register("answer", answer)
+            expression = definitions[name]["type_params"]["expr"]
+            answer = evaluator.sql(f"select *, ({expression}) as {name} from answer").pl()
+            evaluator.unregister("answer")
+    finally:
+        evaluator.close()
+    return answer
+
+
 def build_kpi_tables(
     con: duckdb.DuckDBPyConnection, project_dir: Path, manifest: dict, catalog: pl.DataFrame
 ) -> dict:
@@ -212,11 +313,12 @@ def build_kpi_tables(
     frames: dict[str, list[pl.DataFrame]] = {grain: [] for grain in GRAINS}
     started = time.monotonic()
     queries = 0
+    definitions = _definitions(manifest)
+    calendar = PeriodCalendar.of(con)
     for group in metric_groups(manifest, catalog):
         for grain in group.grains:
             for dimension, group_by in _questions(group, grain):
-                sql = generator.sql(list(group.metrics), group_by)
-                answer = con.sql(sql).pl()
+                answer = _answer(con, generator, group, group_by, definitions, calendar, grain)
                 queries += 1
                 frames[grain].append(_long(answer, group, dimension, group_by))
     counts = {}
