@@ -38,6 +38,9 @@ class PeoplemartHome(dg.ConfigurableResource):
     # payroll and finance data after their period; the clock, when not the HR snapshot's day.
     retention_hr_years: int = 2
     retention_finance_years: int = 7
+    # The warehouse's memory bound for the steps outside dbt (KPI tables, survey results), the
+    # same one dbt's profile sets: DuckDB would otherwise take 80 % of the machine (16 GB here).
+    duckdb_memory_limit: str = "3GB"
     retention_as_of: str | None = None
 
     @property
@@ -54,7 +57,12 @@ class PeoplemartHome(dg.ConfigurableResource):
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         self.home_path.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(self.warehouse_path))
+        con = duckdb.connect(str(self.warehouse_path))
+        limit = self.duckdb_memory_limit.strip()
+        if not limit.replace(".", "").rstrip("KMGTiBb").isdigit():
+            raise ValueError(f"PEOPLEMART_DUCKDB_MEMORY_LIMIT must look like 3GB, got {limit!r}")
+        con.execute(f"set memory_limit = '{limit}'")
+        return con
 
     @contextmanager
     def postgres_dsn(self) -> Iterator[str | None]:
@@ -122,6 +130,7 @@ def peoplemart_home_from_env() -> PeoplemartHome:
         retention_hr_years=int(os.environ.get("PEOPLEMART_RETENTION_HR_YEARS", "2")),
         retention_finance_years=int(os.environ.get("PEOPLEMART_RETENTION_FINANCE_YEARS", "7")),
         retention_as_of=os.environ.get("PEOPLEMART_RETENTION_AS_OF") or None,
+        duckdb_memory_limit=os.environ.get("PEOPLEMART_DUCKDB_MEMORY_LIMIT", "3GB"),
     )
 
 
