@@ -230,6 +230,11 @@ class PeriodCalendar:
             month = _add_months(month, 1)
         return cls(tuple(months))
 
+    @staticmethod
+    def period_start(month: dt.date, grain: str) -> dt.date:
+        first = {"month": month.month, "quarter": (month.month - 1) // 3 * 3 + 1, "year": 1}
+        return month.replace(month=first[grain])
+
     def columns(self, period_starts: pl.Series, grain: str) -> dict[str, list]:
         span = {"month": 1, "quarter": 3, "year": 12}[grain]
         days, counts = [], []
@@ -276,7 +281,27 @@ def _built_on_period(name: str, definitions: dict, order: list[str]) -> None:
     order.append(name)
 
 
-def _answer(con, generator, group: MetricGroup, group_by, definitions, calendar, grain):
+def _with_calendar_rows(con, answer, group_by, calendar, grain, segment_columns):
+    """MetricFlow's answer has a row for every period and member the dense calendar holds (its
+    full outer join), with empty values where the facts have none: the same rows here, so the
+    tables answer exactly what `peoplemart kpi` through MetricFlow would."""
+    time_column = group_by[0]
+    periods = sorted({calendar.period_start(m, grain) for m in calendar.months})
+    spine = pl.DataFrame({time_column: periods}, schema={time_column: pl.Date})
+    if len(group_by) > 1:
+        dimension = group_by[1].split("__", 1)[1]
+        members = con.sql(
+            f"select distinct cast({segment_columns[dimension]} as varchar) as member "
+            "from marts.dim_segments where segment_kind = 'workforce'"
+        ).pl()
+        spine = spine.join(members.rename({"member": group_by[1]}), how="cross")
+    answer = answer.with_columns(pl.col(time_column).cast(pl.Date))
+    spine = spine.with_columns(pl.col(c).cast(answer.schema[c]) for c in group_by)
+    return spine.join(answer, on=group_by, how="full", coalesce=True, nulls_equal=True)
+
+
+def _answer(con, generator, group: MetricGroup, group_by, definitions, calendar, grain,
+            segment_columns):  # fmt: skip
     """MetricFlow's answer to one question; metrics built on period metrics evaluated here."""
     metrics = list(group.metrics)
     if not any(_uses_period_metrics(m, definitions) for m in metrics):
@@ -284,7 +309,8 @@ def _answer(con, generator, group: MetricGroup, group_by, definitions, calendar,
     plain = []
     for metric in metrics:
         plain += [m for m in _plain_inputs(metric, definitions) if m not in plain]
-    answer = con.sql(generator.sql(plain, group_by)).pl()
+    answer = _with_calendar_rows(con, con.sql(generator.sql(plain, group_by)).pl(), group_by,
+                                 calendar, grain, segment_columns)  # fmt: skip
     answer = answer.with_columns(
         pl.Series(name, values, dtype=pl.Float64 if name == "days_in_period" else pl.Int64)
         for name, values in calendar.columns(answer[group_by[0]], grain).items()
@@ -315,10 +341,14 @@ def build_kpi_tables(
     queries = 0
     definitions = _definitions(manifest)
     calendar = PeriodCalendar.of(con)
+    segments = next(m for m in manifest["semantic_models"] if m["name"] == "segments")
+    segment_columns = {d["name"]: d.get("expr") or d["name"] for d in segments["dimensions"]}
     for group in metric_groups(manifest, catalog):
         for grain in group.grains:
             for dimension, group_by in _questions(group, grain):
-                answer = _answer(con, generator, group, group_by, definitions, calendar, grain)
+                answer = _answer(
+                    con, generator, group, group_by, definitions, calendar, grain, segment_columns
+                )
                 queries += 1
                 frames[grain].append(_long(answer, group, dimension, group_by))
     counts = {}
