@@ -19,6 +19,7 @@ import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import duckdb
@@ -203,131 +204,286 @@ def _questions(group: MetricGroup, grain: str):
         yield dimension, [time, *base, DIMENSIONS[dimension]]
 
 
-# The period-length building blocks: MetricFlow gets them from the dense segment calendar (every
-# workforce segment x month: 90 million rows at 100,000 employees), so that a daily average can be
-# grouped by any segment attribute. Their value depends only on the period, not on the group:
-# the KPI tables compute it from the calendar's range and evaluate the governed expressions of
-# the metrics built on it (same definitions, same DuckDB arithmetic) on MetricFlow's answer for
-# their other inputs. One such question took 90 s at 100,000 employees; its inputs take 2 s.
-CALENDAR_MODEL = "marts.fct_segment_calendar_monthly"
-PERIOD_METRICS = ("days_in_period", "months_in_period")
-
-
-@dataclass(frozen=True)
-class PeriodCalendar:
-    """The months the segment calendar holds, and each period's days and months within them."""
-
-    months: tuple[dt.date, ...]
-
-    @classmethod
-    def of(cls, con: duckdb.DuckDBPyConnection) -> "PeriodCalendar":
-        first, last = con.sql(
-            f"select min(month_start_date), max(month_start_date) from {CALENDAR_MODEL}"
-        ).fetchall()[0]
-        months, month = [], first
-        while first is not None and month <= last:
-            months.append(month)
-            month = _add_months(month, 1)
-        return cls(tuple(months))
-
-    @staticmethod
-    def period_start(month: dt.date, grain: str) -> dt.date:
-        first = {"month": month.month, "quarter": (month.month - 1) // 3 * 3 + 1, "year": 1}
-        return month.replace(month=first[grain])
-
-    def columns(self, period_starts: pl.Series, grain: str) -> dict[str, list]:
-        span = {"month": 1, "quarter": 3, "year": 12}[grain]
-        days, counts = [], []
-        for start in period_starts.to_list():
-            start = start.date() if isinstance(start, dt.datetime) else start
-            end = _add_months(start, span) if start else None
-            inside = [m for m in self.months if start <= m < end] if start else []
-            days.append(float(sum(_days_in_month(m) for m in inside)) if inside else None)
-            counts.append(len(inside) if inside else None)
-        return {"days_in_period": days, "months_in_period": counts}
+# The segment calendar: MetricFlow gets the period-length building blocks (days and months of a
+# period or of a rolling window) from a dense calendar of every workforce segment x month (90
+# million rows at 100,000 employees), so that a daily average can be grouped by any segment
+# attribute. Its measures depend only on its shape (its months, and how many workforce segments a
+# member has): the KPI tables compute them from that shape and evaluate the governed expressions
+# of the metrics built on them (same definitions, same DuckDB arithmetic) on MetricFlow's answer
+# for their other inputs. At 100,000 employees one question over the calendar took 90 s and a
+# rolling one longer than all the other questions together; their other inputs take seconds.
+CALENDAR_MODEL = "segment_calendar"
+CALENDAR_TABLE = "marts.fct_segment_calendar_monthly"
+# Each calendar measure's value over a window of calendar months, for a member with n workforce
+# segments; keyed by its definition (aggregation, expression), which the manifest must match.
+CALENDAR_MEASURES = {
+    ("sum", "days_in_month"): lambda months, n: n * sum(_days_in_month(m) for m in months),
+    ("count_distinct", "segment_key"): lambda months, n: n,
+    ("count_distinct", "month_start_date"): lambda months, n: len(months),
+}
+GRAIN_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+# Measures whose sum over the cells of a split is their value for the whole split.
+ADDITIVE_AGGREGATIONS = {"sum", "count", "sum_boolean"}
 
 
 def _days_in_month(month: dt.date) -> int:
     return (_add_months(month, 1) - month).days
 
 
-def _definitions(manifest: dict) -> dict[str, dict]:
-    return {m["name"]: m for m in manifest["metrics"]}
+def _period_start(month: dt.date, grain: str) -> dt.date:
+    return month.replace(month=(month.month - 1) // GRAIN_MONTHS[grain] * GRAIN_MONTHS[grain] + 1)
 
 
-def _uses_period_metrics(name: str, definitions: dict) -> bool:
-    inputs = definitions[name]["type_params"].get("metrics") or []
-    return any(i["name"] in PERIOD_METRICS or _uses_period_metrics(i["name"], definitions)
-               for i in inputs)  # fmt: skip
+class Semantics:
+    """The metric definitions as the KPI tables use them, and the segment calendar's shape."""
 
+    def __init__(self, con: duckdb.DuckDBPyConnection, manifest: dict):
+        self.con = con
+        self.definitions = {m["name"]: m for m in manifest["metrics"]}
+        models = {m["name"]: m for m in manifest["semantic_models"]}
+        self.aggregation = {
+            measure["name"]: measure["agg"] for model in models.values()
+            for measure in model["measures"]
+        }  # fmt: skip
+        self.segment_columns = {
+            d["name"]: d.get("expr") or d["name"] for d in models["segments"]["dimensions"]
+        }
+        self.calendar_measures = {}
+        for measure in models[CALENDAR_MODEL]["measures"]:
+            kind = (measure["agg"], measure.get("expr") or measure["name"])
+            if kind not in CALENDAR_MEASURES:
+                raise ValueError(
+                    f"calendar measure {measure['name']} ({kind[0]} of {kind[1]}) has no "
+                    "computed value in metrics/kpi_tables.py CALENDAR_MEASURES"
+                )
+            self.calendar_measures[measure["name"]] = CALENDAR_MEASURES[kind]
+        self.computed = {
+            name for name, metric in self.definitions.items()
+            if all(m["name"] in self.calendar_measures
+                   for m in metric["type_params"]["input_measures"])
+        }  # fmt: skip
+        self._members: dict[str | None, pl.DataFrame] = {}
 
-def _plain_inputs(name: str, definitions: dict) -> list[str]:
-    """The metrics MetricFlow answers for a metric built on a period metric: its inputs down to
-    the first that does not use one, in order of first use."""
-    if name in PERIOD_METRICS or not _uses_period_metrics(name, definitions):
-        return [] if name in PERIOD_METRICS else [name]
-    inputs = []
-    for item in definitions[name]["type_params"]["metrics"]:
-        inputs += [m for m in _plain_inputs(item["name"], definitions) if m not in inputs]
-    return inputs
+    @cached_property
+    def months(self) -> tuple[dt.date, ...]:
+        first, last = self.con.sql(
+            f"select min(month_start_date), max(month_start_date) from {CALENDAR_TABLE}"
+        ).fetchall()[0]
+        if first is None:
+            return ()
+        return tuple(_add_months(first, i) for i in range(_months_between(first, last)))
 
+    def uses_calendar(self, name: str) -> bool:
+        inputs = self.definitions[name]["type_params"].get("metrics") or []
+        return name in self.computed or any(self.uses_calendar(i["name"]) for i in inputs)
 
-def _built_on_period(name: str, definitions: dict, order: list[str]) -> None:
-    """Derived metrics (dependencies first) that must be evaluated for `name`."""
-    if name in order or not _uses_period_metrics(name, definitions):
-        return
-    for item in definitions[name]["type_params"]["metrics"]:
-        _built_on_period(item["name"], definitions, order)
-    order.append(name)
+    def inputs(self, names, expand) -> list[str]:
+        """What MetricFlow answers for `names`: derived metrics for which `expand` holds are
+        replaced by their inputs (recursively), calendar metrics left out."""
+        found: list[str] = []
+        for name in names:
+            metric = self.definitions[name]
+            if name in self.computed:
+                continue
+            if metric["type"] == "derived" and expand(name):
+                inner = self.inputs([i["name"] for i in metric["type_params"]["metrics"]], expand)
+                found += [m for m in inner if m not in found]
+            elif name not in found:
+                found.append(name)
+        return found
 
+    def evaluated(self, names, expand) -> list[str]:
+        """The derived metrics evaluated here for `names` (dependencies first): those `expand`
+        holds for, and those computed from the calendar."""
+        order: list[str] = []
 
-def _with_calendar_rows(con, answer, group_by, calendar, grain, segment_columns):
-    """MetricFlow's answer has a row for every period and member the dense calendar holds (its
-    full outer join), with empty values where the facts have none: the same rows here, so the
-    tables answer exactly what `peoplemart kpi` through MetricFlow would."""
-    time_column = group_by[0]
-    periods = sorted({calendar.period_start(m, grain) for m in calendar.months})
-    spine = pl.DataFrame({time_column: periods}, schema={time_column: pl.Date})
-    if len(group_by) > 1:
-        dimension = group_by[1].split("__", 1)[1]
-        members = con.sql(
-            f"select distinct cast({segment_columns[dimension]} as varchar) as member "
-            "from marts.dim_segments where segment_kind = 'workforce'"
-        ).pl()
-        spine = spine.join(members.rename({"member": group_by[1]}), how="cross")
-    answer = answer.with_columns(pl.col(time_column).cast(pl.Date))
-    spine = spine.with_columns(pl.col(c).cast(answer.schema[c]) for c in group_by)
-    return spine.join(answer, on=group_by, how="full", coalesce=True, nulls_equal=True)
+        def visit(name: str) -> None:
+            metric = self.definitions[name]
+            if name in order or metric["type"] != "derived":
+                return
+            if not (expand(name) or name in self.computed):
+                return
+            for item in metric["type_params"]["metrics"]:
+                visit(item["name"])
+            order.append(name)
 
+        for name in names:
+            visit(name)
+        return order
 
-def _answer(con, generator, group: MetricGroup, group_by, definitions, calendar, grain,
-            segment_columns):  # fmt: skip
-    """MetricFlow's answer to one question; metrics built on period metrics evaluated here."""
-    metrics = list(group.metrics)
-    if not any(_uses_period_metrics(m, definitions) for m in metrics):
-        return con.sql(generator.sql(metrics, group_by)).pl()
-    plain = []
-    for metric in metrics:
-        plain += [m for m in _plain_inputs(metric, definitions) if m not in plain]
-    answer = _with_calendar_rows(con, con.sql(generator.sql(plain, group_by)).pl(), group_by,
-                                 calendar, grain, segment_columns)  # fmt: skip
-    answer = answer.with_columns(
-        pl.Series(name, values, dtype=pl.Float64 if name == "days_in_period" else pl.Int64)
-        for name, values in calendar.columns(answer[group_by[0]], grain).items()
-    )
-    order: list[str] = []
-    for metric in metrics:
-        _built_on_period(metric, definitions, order)
-    evaluator = duckdb.connect()
-    try:
+    def calendar_leaves(self, order: list[str]) -> list[str]:
+        """The calendar metrics (simple or rolling) under the derived metrics in `order`."""
+        leaves: list[str] = []
         for name in order:
-            evaluator.register("answer", answer)
-            expression = definitions[name]["type_params"]["expr"]
-            answer = evaluator.sql(f"select *, ({expression}) as {name} from answer").pl()
-            evaluator.unregister("answer")
+            for item in self.definitions[name]["type_params"]["metrics"]:
+                inner = item["name"]
+                if inner in self.computed and self.definitions[inner]["type"] != "derived":
+                    leaves += [inner] if inner not in leaves else []
+        return leaves
+
+    def window(self, name: str, period_start: dt.date, grain: str) -> list[dt.date]:
+        """The calendar months a calendar metric covers for a period: the period's own, or for a
+        rolling metric (period_agg last) the window ending with the period's last month."""
+        span = GRAIN_MONTHS[grain]
+        params = self.definitions[name]["type_params"].get("cumulative_type_params")
+        if params is None:
+            first, end = period_start, _add_months(period_start, span)
+        else:
+            window = params.get("window") or {}
+            if params.get("period_agg") != "last" or window.get("granularity") != "month":
+                raise ValueError(f"{name}: only monthly windows read at the period's end")
+            end = _add_months(period_start, span)
+            first = _add_months(end, -window["count"])
+        return [m for m in self.months if first <= m < end]
+
+    def segment_counts(self, dimension: str | None) -> pl.DataFrame:
+        """Workforce segments per member of a split (one row, member null, for the total)."""
+        if dimension not in self._members:
+            member = f"cast({self.segment_columns[dimension]} as varchar)" if dimension else "null"
+            self._members[dimension] = self.con.sql(
+                f"select {member} as member, count(*) as segments from marts.dim_segments "
+                "where segment_kind = 'workforce' group by all"
+            ).pl()
+        return self._members[dimension]
+
+    def with_calendar(self, answer: pl.DataFrame, group_by: list[str], grain: str,
+                      leaves: list[str]) -> pl.DataFrame:  # fmt: skip
+        """The answer with the calendar metrics, and with MetricFlow's calendar rows: a row for
+        every period and member the dense calendar reaches (its full outer join), empty where
+        the facts have none, so the tables answer exactly what MetricFlow would."""
+        time_column = group_by[0]
+        if not self.months:
+            return answer.with_columns(pl.lit(None, pl.Float64).alias(name) for name in leaves)
+        last = _add_months(self.months[-1], max(
+            (self.definitions[name]["type_params"].get("cumulative_type_params") or {})
+            .get("window", {}).get("count", 1) - 1 for name in leaves
+        ))  # fmt: skip
+        periods = sorted({
+            start for start in (_period_start(_add_months(self.months[0], i), grain)
+                                for i in range(_months_between(self.months[0], last)))
+            if any(self.window(name, start, grain) for name in leaves)
+        })  # fmt: skip
+        counts = self.segment_counts(group_by[1].split("__", 1)[1] if len(group_by) > 1 else None)
+        rows = [(start, member, n) for start in periods for member, n in counts.iter_rows()]
+        spine = pl.DataFrame(
+            {
+                time_column: [r[0] for r in rows],
+                "__member": [r[1] for r in rows],
+                **{
+                    name: [self._value(name, start, grain, n) for start, _, n in rows]
+                    for name in leaves
+                },
+            },
+            schema_overrides={time_column: pl.Date, "__member": pl.String},
+        )
+        spine = (
+            spine.rename({"__member": group_by[1]}) if len(group_by) > 1 else spine.drop("__member")
+        )
+        answer = answer.with_columns(pl.col(time_column).cast(pl.Date))
+        spine = spine.with_columns(pl.col(c).cast(answer.schema[c]) for c in group_by)
+        return spine.join(answer, on=group_by, how="full", coalesce=True, nulls_equal=True)
+
+    def _value(self, name: str, start: dt.date, grain: str, segments: int):
+        months = self.window(name, start, grain)
+        measure = self.definitions[name]["type_params"]["measure"]["name"]
+        return self.calendar_measures[measure](months, segments) if months else None
+
+
+def _months_between(first: dt.date, last: dt.date) -> int:
+    """How many months from first to last, both included."""
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def _answer(semantics: Semantics, generator, group: MetricGroup, group_by, grain):
+    """MetricFlow's answer to one question; metrics built on the calendar evaluated here."""
+    metrics = list(group.metrics)
+    if not any(semantics.uses_calendar(m) for m in metrics):
+        return semantics.con.sql(generator.sql(metrics, group_by)).pl()
+    inputs = semantics.inputs(metrics, expand=semantics.uses_calendar)
+    answer = (
+        semantics.con.sql(generator.sql(inputs, group_by)).pl()
+        if inputs
+        else pl.DataFrame(
+            schema={column: pl.Date if column == group_by[0] else pl.String for column in group_by}
+        )  # fmt: skip
+    )
+    order = semantics.evaluated(metrics, expand=semantics.uses_calendar)
+    return _evaluate(semantics, answer, group_by, order, grain, metrics)
+
+
+def _evaluate(semantics: Semantics, answer, group_by, order, grain, metrics):
+    """The derived metrics in `order` (dependencies first) evaluated from the governed
+    expressions, with DuckDB's arithmetic as MetricFlow's SQL would; the calendar metrics, and
+    the calendar's rows, added first where they are used."""
+    asked = [m for m in metrics if m in semantics.computed and m not in order]
+    leaves = list(dict.fromkeys(semantics.calendar_leaves(order) + asked))
+    if leaves:
+        answer = semantics.with_calendar(answer, group_by, grain, leaves)
+    if not order:
+        return answer
+    con = semantics.con
+    con.register("kpi_answer", answer)
+    try:
+        sql = _with_expressions("select * from kpi_answer", order, semantics.definitions)
+        return con.sql(sql).pl()
     finally:
-        evaluator.close()
-    return answer
+        con.unregister("kpi_answer")
+
+
+def _with_expressions(sql: str, order: list[str], definitions: dict) -> str:
+    for name in order:
+        sql = f"select *, ({definitions[name]['type_params']['expr']}) as {name} from ({sql})"
+    return sql
+
+
+def _rolls_up(group: MetricGroup, semantics: Semantics) -> bool:
+    """Whether every split of the group is the sum of its finest cells: simple metrics over
+    additive measures (a month-end headcount included: MetricFlow picks the period's last month
+    for the whole query, not per member), combined only by plain expressions; calendar metrics
+    are computed per split anyway."""
+
+    def plain(name: str) -> bool:
+        metric = semantics.definitions[name]
+        if name in semantics.computed:
+            return True
+        if metric["type"] == "simple":
+            measure = metric["type_params"]["measure"]["name"]
+            return semantics.aggregation[measure] in ADDITIVE_AGGREGATIONS
+        if metric["type"] != "derived":
+            return False
+        inputs = metric["type_params"]["metrics"]
+        return all(
+            not (i.get("filter") or i.get("alias") or i.get("offset_window")
+                 or i.get("offset_to_grain")) and plain(i["name"])
+            for i in inputs
+        )  # fmt: skip
+
+    return all(plain(name) for name in group.metrics)
+
+
+def _rolled_up_answers(semantics: Semantics, generator, group: MetricGroup, questions, grain):
+    """Every question of the group from one MetricFlow query at the finest cells (period x all
+    the group's splits at once), summed per split in DuckDB: one scan of the facts instead of
+    one per split."""
+    con = semantics.con
+    metrics = list(group.metrics)
+    leaves = semantics.inputs(metrics, expand=lambda name: True)
+    order = semantics.evaluated(metrics, expand=lambda name: True)
+    finest: list[str] = []
+    for _, group_by in questions:
+        finest += [column for column in group_by if column not in finest]
+    con.execute(f"create or replace temp table kpi_cells as {generator.sql(leaves, finest)}")
+    try:
+        for _, group_by in questions:
+            columns = ", ".join(group_by)
+            sums = ", ".join(f"sum({leaf}) as {leaf}" for leaf in leaves)
+            sql = f"select {columns}, {sums} from kpi_cells group by {columns}"
+            if any(semantics.uses_calendar(name) for name in metrics):
+                yield _evaluate(semantics, con.sql(sql).pl(), group_by, order, grain, metrics)
+            else:
+                yield con.sql(_with_expressions(sql, order, semantics.definitions)).pl()
+    finally:
+        con.execute("drop table if exists kpi_cells")
 
 
 def build_kpi_tables(
@@ -339,18 +495,25 @@ def build_kpi_tables(
     frames: dict[str, list[pl.DataFrame]] = {grain: [] for grain in GRAINS}
     started = time.monotonic()
     queries = 0
-    definitions = _definitions(manifest)
-    calendar = PeriodCalendar.of(con)
-    segments = next(m for m in manifest["semantic_models"] if m["name"] == "segments")
-    segment_columns = {d["name"]: d.get("expr") or d["name"] for d in segments["dimensions"]}
+    semantics = Semantics(con, manifest)
+    slowest = []
     for group in metric_groups(manifest, catalog):
         for grain in group.grains:
-            for dimension, group_by in _questions(group, grain):
-                answer = _answer(
-                    con, generator, group, group_by, definitions, calendar, grain, segment_columns
-                )
+            group_started = time.monotonic()
+            questions = list(_questions(group, grain))
+            if len(questions) > 1 and _rolls_up(group, semantics):
+                answers = _rolled_up_answers(semantics, generator, group, questions, grain)
                 queries += 1
+            else:
+                answers = (
+                    _answer(semantics, generator, group, group_by, grain)
+                    for _, group_by in questions
+                )
+                queries += len(questions)
+            for (dimension, group_by), answer in zip(questions, answers, strict=True):
                 frames[grain].append(_long(answer, group, dimension, group_by))
+            seconds = round(time.monotonic() - group_started, 1)
+            slowest.append((seconds, f"{'+'.join(group.models)} by {grain}"))
     counts = {}
     for grain in GRAINS:
         frame = pl.concat(frames[grain]) if frames[grain] else _empty()
@@ -362,7 +525,12 @@ def build_kpi_tables(
         con.unregister("kpi_frame")
         counts[table_name(grain)] = frame.height
     generator.save()
-    return {"queries": queries, "seconds": round(time.monotonic() - started, 1), "rows": counts}
+    return {
+        "queries": queries,
+        "seconds": round(time.monotonic() - started, 1),
+        "rows": counts,
+        "slowest": [f"{what}: {seconds} s" for seconds, what in sorted(slowest, reverse=True)[:5]],
+    }
 
 
 # Periods freeze a little ahead of the retention horizon, so that the people who cross it before

@@ -148,6 +148,9 @@ FAST_QUESTIONS = [
      "--to", "2023-06-30"],
     ["gap_fte,demand_fte", "--grain", "year", "--by", "scenario"],
     ["turnover_rate_rolling_12m", "--grain", "month"],
+    # A month-end figure and a rate, summed from the finest cells per split (kpi_tables.py).
+    ["headcount,fte,verzuim_pct", "--grain", "quarter", "--by", "tenure_band"],
+    ["headcount,hires,internal_mobility_rate", "--grain", "month", "--by", "org_level_4"],
 ]  # fmt: skip
 
 

@@ -1,0 +1,101 @@
+"""How the KPI tables answer their questions without changing a figure: splits summed from the
+finest cells only where every split is the sum of its cells, and the segment calendar's
+measures computed from its shape. (That the tables equal MetricFlow's own answers is tested
+end to end: tests/e2e/test_publish.py, fast path equals MetricFlow.)"""
+
+import copy
+import datetime as dt
+import json
+
+import duckdb
+import polars as pl
+import pytest
+
+from metrics.catalog import PROJECT_ROOT, build_catalog
+from metrics.kpi_tables import Semantics, _rolls_up, metric_groups
+
+MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "semantic_manifest.json"
+
+
+def decisions(manifest: dict) -> dict[str, bool]:
+    semantics = Semantics(duckdb.connect(), manifest)
+    return {
+        metric: _rolls_up(group, semantics)
+        for group in metric_groups(manifest, build_catalog(manifest))
+        for metric in group.metrics
+    }
+
+
+def test_sums_roll_up_and_medians_distinct_counts_and_rolling_windows_do_not():
+    rolled = decisions(json.loads(MANIFEST.read_text()))
+    # Sums, a month-end headcount (semi-additive over time only) and rates built from them.
+    for metric in ("headcount", "leavers", "turnover_rate", "verzuim_pct", "average_fte",
+                   "revenue_per_fte", "gap_fte"):  # fmt: skip
+        assert rolled[metric], metric
+    # The median of a split is not built from the medians of its cells, nor a distinct count
+    # from distinct counts; a rolling window is asked for the whole organisation only.
+    for metric in ("time_to_fill_median", "turnover_rate_rolling_12m"):
+        assert not rolled[metric], metric
+
+
+def test_an_input_with_its_own_filter_or_offset_is_asked_per_split():
+    manifest = json.loads(MANIFEST.read_text())
+    assert decisions(manifest)["turnover_rate"]
+    for change in ({"filter": {"where_filters": [{"where_sql_template": "1 = 1"}]}},
+                   {"offset_window": {"count": 1, "granularity": "month"}}):  # fmt: skip
+        changed = copy.deepcopy(manifest)
+        metric = next(m for m in changed["metrics"] if m["name"] == "turnover_rate")
+        metric["type_params"]["metrics"][0].update(change)
+        assert not decisions(changed)["turnover_rate"], change
+
+
+@pytest.fixture
+def calendar() -> Semantics:
+    """A calendar of January to March 2024; three workforce segments, two of them in unit A."""
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.dim_segments as select * from (values "
+        "('s1', 'workforce', 'A'), ('s2', 'workforce', 'A'), ('s3', 'workforce', 'B'), "
+        "('v1', 'vacancy', 'A')) as t(segment_key, segment_kind, org_unit_id)"
+    )
+    con.execute(
+        "create table marts.fct_segment_calendar_monthly as "
+        "select segment_key, month_start_date from marts.dim_segments, (values "
+        "(date '2024-01-01'), (date '2024-02-01'), (date '2024-03-01')) as m(month_start_date) "
+        "where segment_kind = 'workforce'"
+    )
+    return Semantics(con, json.loads(MANIFEST.read_text()))
+
+
+def values(calendar: Semantics, name: str, grain: str, by: str | None = None) -> dict:
+    """A calendar metric per period (and member), with no facts: the calendar's rows only."""
+    group_by = [f"metric_time__{grain}"] + ([f"segment__{by}"] if by else [])
+    empty = pl.DataFrame(schema={c: pl.Date if c == group_by[0] else pl.String for c in group_by})
+    frame = calendar.with_calendar(empty, group_by, grain, [name])
+    return {tuple(row[:-1]): row[-1] for row in frame.select(*frame.columns[:-1], name).rows()}
+
+
+def test_calendar_measures_are_computed_from_the_calendars_shape(calendar):
+    january, february, march = (dt.date(2024, m, 1) for m in (1, 2, 3))
+    # 31 + 29 + 31 days; per segment-month, so three segments count each day three times.
+    assert values(calendar, "calendar_days", "quarter") == {(january,): 3 * 91}
+    assert values(calendar, "calendar_segments", "month") == {
+        (month,): 3 for month in (january, february, march)
+    }
+    assert values(calendar, "calendar_days", "month", by="org_unit") == {
+        (january, "A"): 2 * 31, (january, "B"): 31,
+        (february, "A"): 2 * 29, (february, "B"): 29,
+        (march, "A"): 2 * 31, (march, "B"): 31,
+    }  # fmt: skip
+
+
+def test_a_rolling_window_runs_on_eleven_months_past_the_calendar(calendar):
+    covered = values(calendar, "rolling_12m_months_covered", "month")
+    assert covered[(dt.date(2024, 1, 1),)] == 1
+    assert covered[(dt.date(2024, 3, 1),)] == 3
+    assert covered[(dt.date(2024, 12, 1),)] == 3
+    # The window ending February 2025 reaches back to March 2024.
+    assert covered[(dt.date(2025, 2, 1),)] == 1
+    assert (dt.date(2025, 3, 1),) not in covered
+    assert len(covered) == 14
