@@ -144,10 +144,7 @@ def load_version(dsn: str, serving_file: Path, run_id: str) -> str:
             cur.execute(f"grant usage on schema {version} to {OWNER}")
             tables = published_tables(serving)
             for schema, table in tables:
-                columns = _columns(serving, schema, table)
-                definition = ", ".join(f'"{name}" {_pg_type(kind)}' for name, kind in columns)
-                cur.execute(f'create table {version}."{table}" ({definition})')
-                _copy_table(serving, cur, f'{schema}."{table}"', f'{version}."{table}"')
+                copy_to_postgres(serving, cur, schema, table, version)
             _create_subtree(cur, version)
             for _schema, table in tables:
                 names = {name for name, _ in _columns(serving, _schema, table)}
@@ -161,6 +158,14 @@ def load_version(dsn: str, serving_file: Path, run_id: str) -> str:
             cur.execute(f"grant select on {version}.{SUBTREE} to {OWNER}")
         conn.commit()
     return version
+
+
+def copy_to_postgres(duck, cur, schema: str, table: str, target_schema: str) -> None:
+    """A DuckDB table or view as a new PostgreSQL table of the same name in target_schema."""
+    columns = _columns(duck, schema, table)
+    definition = ", ".join(f'"{name}" {_pg_type(kind)}' for name, kind in columns)
+    cur.execute(f'create table "{target_schema}"."{table}" ({definition})')
+    _copy_table(duck, cur, f'{schema}."{table}"', f'"{target_schema}"."{table}"')
 
 
 def _copy_table(serving, cur, source: str, target: str) -> None:

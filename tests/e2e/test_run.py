@@ -2,13 +2,22 @@
 
 import hashlib
 import json
+import math
+import os
 import shutil
+import subprocess
+import sys
+from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import duckdb
 import polars as pl
 import pytest
 
+from metrics.embedded_postgres import embedded_postgres
+from metrics.postgres import copy_to_postgres
+from orchestration.defs.resources import DBT_PROJECT_DIR
 from tests.dbt.identities import unit_headcount_identity_breaks
 from tests.pipeline import kpi, kpi_json, personal_data, run_pipeline, varchar_values_in
 
@@ -261,6 +270,90 @@ def test_reconciliation_and_finance_totals_tie_out_to_their_sources(first_run):
                                     (select sum(amount) from staging.stg_finance__gl_entries
                                      where account_class = 'revenue')""").fetchall()[0]
         assert revenue[0] == revenue[1] and revenue[0] > 0  # decimals: to the cent
+
+
+def test_the_same_dbt_project_builds_the_same_marts_on_postgresql(first_run, tmp_path):
+    """DuckDB is the warehouse of one machine; an organisation that outgrows it runs the same
+    dbt project elsewhere. The sources of this run, copied to PostgreSQL, build there with every
+    dbt test passing, into marts equal row for row to DuckDB's."""
+    _, home, _ = first_run
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    sources = sorted({(s["schema"], s["identifier"]) for s in manifest["sources"].values()})
+    import psycopg
+
+    with embedded_postgres(tmp_path) as server_dsn:
+        with psycopg.connect(server_dsn, autocommit=True) as conn:
+            conn.execute("create database peoplemart")
+        dsn = urlparse(server_dsn)._replace(path="/peoplemart").geturl()
+        with (
+            psycopg.connect(dsn) as conn,
+            duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as duck,
+            conn.cursor() as cur,
+        ):
+            for schema, table in sources:
+                cur.execute(f'create schema if not exists "{schema}"')
+                copy_to_postgres(duck, cur, schema, table, schema)
+        address = urlparse(dsn)
+        dbt = str(Path(sys.executable).parent / "dbt")
+        target = ["--target", "postgres", "--target-path", str(tmp_path / "target")]
+        build = subprocess.run(
+            [dbt, "build", "--profiles-dir", ".", *target],
+            cwd=DBT_PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            env=os.environ
+            | {
+                "PEOPLEMART_DBT_PG_HOST": parse_qs(address.query)["host"][0],
+                "PEOPLEMART_DBT_PG_PORT": str(address.port or 5432),
+                "PEOPLEMART_DBT_PG_USER": address.username or "postgres",
+                "DBT_LOG_PATH": str(tmp_path / "logs"),
+            },
+        )
+        assert build.returncode == 0, build.stdout[-6000:]
+        assert " ERROR=0 SKIP=0 " in build.stdout, build.stdout[-2000:]
+        with (
+            psycopg.connect(dsn) as conn,
+            duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as duck,
+        ):
+            marts = duck.sql(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+            ).fetchall()
+            assert len(marts) > 25
+            for (table,) in marts:
+                columns = ", ".join(
+                    f'"{name}"'
+                    for (name,) in duck.execute(
+                        "select column_name from duckdb_columns() where schema_name = 'marts' "
+                        "and table_name = ? order by column_index",
+                        [table],
+                    ).fetchall()
+                )
+                query = f'select {columns} from marts."{table}"'
+                on_duckdb = comparable(duck.execute(query).fetchall())
+                on_postgres = comparable(conn.execute(query).fetchall())
+                assert len(on_duckdb) == len(on_postgres), table
+                differing = [
+                    (a, b) for a, b in zip(on_duckdb, on_postgres, strict=True) if not same(a, b)
+                ]
+                assert differing == [], (table, differing[:3])
+
+
+def comparable(rows: list[tuple]) -> list[tuple]:
+    """Rows in one order; numbers as floats (numeric on PostgreSQL is double on DuckDB), sorted
+    as rounded, since sums may differ in the last bit."""
+    rows = [tuple(float(v) if isinstance(v, Decimal) else v for v in row) for row in rows]
+
+    def key(row):
+        return tuple((v is None, f"{v:.9g}" if isinstance(v, float) else str(v)) for v in row)
+
+    return sorted(rows, key=key)
+
+
+def same(a: tuple, b: tuple) -> bool:
+    return all(
+        math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12) if isinstance(x, float) else x == y
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 def test_a_second_run_loads_nothing_new_and_a_damaged_delivery_is_reported(first_run):

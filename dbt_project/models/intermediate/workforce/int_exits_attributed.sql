@@ -10,7 +10,7 @@ coverage as (
     select
         *,
         row_number() over (
-            partition by employment_period_key order by sub_to desc
+            partition by employment_period_key order by sub_to desc nulls last
         ) as reverse_order
     from {{ ref('int_workforce_pieces_split') }}
     where piece_kind = 'coverage'

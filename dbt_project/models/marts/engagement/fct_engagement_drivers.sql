@@ -34,6 +34,6 @@ correlated as (
 select
     correlated.*,
     row_number() over (
-        partition by wave_id order by correlation desc, construct
+        partition by wave_id order by correlation desc nulls last, construct
     ) as driver_rank
 from correlated

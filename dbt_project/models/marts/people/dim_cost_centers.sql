@@ -10,7 +10,7 @@ finance as (
         name as cost_center_name,
         org_unit_id,
         row_number() over (
-            partition by cost_center order by valid_from desc
+            partition by cost_center order by valid_from desc nulls last
         ) as recency
     from {{ ref('stg_finance__cost_centers') }}
 

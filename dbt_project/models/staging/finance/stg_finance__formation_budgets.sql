@@ -12,7 +12,7 @@ renamed as (
         cast(year as bigint) as year,
         cast(cost_center as varchar) as cost_center,
         cast(job_family as varchar) as job_family,
-        cast(budget_fte as double) as budget_fte,
+        cast(budget_fte as {{ type_double() }}) as budget_fte,
         {{ lineage_columns() }}
     from source
 

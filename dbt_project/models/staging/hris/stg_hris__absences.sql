@@ -13,7 +13,7 @@ renamed as (
         cast(employee_id as varchar) as employee_key,
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,
-        cast(incapacity_pct as double) as incapacity_pct,
+        cast(incapacity_pct as {{ type_double() }}) as incapacity_pct,
         cast(absence_type as varchar) as absence_type,
         {{ lineage_columns() }}
     from source

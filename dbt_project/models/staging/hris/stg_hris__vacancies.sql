@@ -12,7 +12,7 @@ renamed as (
         cast(vacancy_id as varchar) as vacancy_id,
         cast(org_unit_id as varchar) as org_unit_id,
         cast(job_code as varchar) as job_code,
-        cast(fte as double) as fte,
+        cast(fte as {{ type_double() }}) as fte,
         cast(opened_date as date) as opened_date,
         cast(filled_date as date) as filled_date,
         cast(cancelled_date as date) as cancelled_date,

@@ -12,7 +12,7 @@ renamed as (
         cast(scenario as varchar) as scenario,
         cast(year as bigint) as year,
         cast(job_family as varchar) as job_family,
-        cast(demand_fte as double) as demand_fte,
+        cast(demand_fte as {{ type_double() }}) as demand_fte,
         {{ lineage_columns() }}
     from source
 

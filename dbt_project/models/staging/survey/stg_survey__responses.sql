@@ -14,7 +14,7 @@ renamed as (
         cast(org_unit_id as varchar) as org_unit_id,
         cast(employee_id as varchar) as employee_key,
         cast(item_id as varchar) as item_id,
-        cast(score as double) as score,
+        cast(score as {{ type_double() }}) as score,
         cast(submitted_at as timestamp) as submitted_at,
         {{ lineage_columns() }}
     from source
