@@ -99,3 +99,14 @@ def test_a_rolling_window_runs_on_eleven_months_past_the_calendar(calendar):
     assert covered[(dt.date(2025, 2, 1),)] == 1
     assert (dt.date(2025, 3, 1),) not in covered
     assert len(covered) == 14
+
+
+def test_rolling_sums_of_additive_measures_are_summed_from_monthly_figures():
+    manifest = json.loads(MANIFEST.read_text())
+    windowed = Semantics(duckdb.connect(), manifest).windowed
+    assert {"leaver_count_rolling_12m", "employed_days_rolling_12m"} <= windowed.keys()
+    # The calendar's own rolling lengths are computed from its shape instead.
+    assert "rolling_12m_months_covered" not in windowed
+    metric = next(m for m in manifest["metrics"] if m["name"] == "leaver_count_rolling_12m")
+    metric["filter"] = {"where_filters": [{"where_sql_template": "1 = 1"}]}
+    assert "leaver_count_rolling_12m" not in Semantics(duckdb.connect(), manifest).windowed
