@@ -34,6 +34,17 @@ run_retries:
 """
 
 
+# Dagster's own SQLite files, in the place its default storage keeps them
+# (orchestration/dagster_storage.py: why not its default class).
+EVENT_LOG_YAML = """\
+event_log_storage:
+  module: orchestration.dagster_storage
+  class: ReusingSqliteEventLogStorage
+  config:
+    base_dir: {events}
+"""
+
+
 class WriterBusy(RuntimeError):
     """Another run holds the warehouse: one writer at a time."""
 
@@ -62,7 +73,9 @@ def prepare_environment(home: Path, landing: Path) -> None:
     """Point resources, dbt and Dagster at this home; telemetry of every tool off."""
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
+    (dagster_home / "dagster.yaml").write_text(
+        DAGSTER_YAML + EVENT_LOG_YAML.format(events=dagster_home / "history" / "runs")
+    )
     os.environ.update(
         {
             "PEOPLEMART_HOME": str(home),

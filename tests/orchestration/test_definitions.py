@@ -199,3 +199,45 @@ def test_dagster_dbt_is_told_the_installed_dbt_version_without_asking_the_execut
     assert str(dbt._cli_version) == version("dbt-core")
     # The version is right only because the dbt run is this environment's own.
     assert Path(DBT_EXECUTABLE).parent == Path(sys.executable).parent
+
+
+def test_the_event_log_keeps_dagsters_files_and_their_readers_see_every_event(
+    tmp_path, monkeypatch
+):
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from orchestration.dagster_storage import ReusingSqliteEventLogStorage
+    from orchestration.runner import DAGSTER_YAML, EVENT_LOG_YAML
+
+    dagster_home = tmp_path / "dagster"
+    dagster_home.mkdir()
+    events = dagster_home / "history" / "runs"
+    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML + EVENT_LOG_YAML.format(events=events))
+
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    @dg.asset_check(asset=one)
+    def one_is_one() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    instance = dg.DagsterInstance.get()
+    try:
+        assert isinstance(instance.event_log_storage, ReusingSqliteEventLogStorage)
+        runs = [dg.materialize([one], instance=instance, selection=[one]).run_id for _ in range(2)]
+        runs.append(dg.materialize([one, one_is_one], instance=instance).run_id)
+    finally:
+        instance.dispose()
+    # Dagster's own storage (the UI, the daemon) reads the same files.
+    stock = SqliteEventLogStorage(str(events))
+    for run_id in runs:
+        kinds = {entry.dagster_event_type for entry in stock.get_logs_for_run(run_id)
+                 if entry.dagster_event_type}  # fmt: skip
+        assert dg.DagsterEventType.ASSET_MATERIALIZATION in kinds
+        assert dg.DagsterEventType.RUN_SUCCESS in kinds
+    assert dg.DagsterEventType.ASSET_CHECK_EVALUATION in {
+        entry.dagster_event_type for entry in stock.get_logs_for_run(runs[-1])
+    }
+    assert len(stock.get_all_run_ids()) == 3
