@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.retention import key_table
 from metrics import postgres
 from metrics.published import published_tables
 
@@ -159,7 +160,7 @@ def remove_people_from_old_copies(
     if previous.exists():
         with duckdb.connect() as con:
             con.execute(f"attach '{previous}' as rollback_copy")
-            _load_keys(con, keys)
+            key_table(con, "retention_keys", keys)
             for schema, table in published_tables(con, "rollback_copy"):
                 name = f'rollback_copy.{schema}."{table}"'
                 changed = _remove_from(con, name, _columns(con, name))
@@ -168,7 +169,7 @@ def remove_people_from_old_copies(
             con.execute("checkpoint rollback_copy")
     for export in sorted((home / "exports").glob("*/*.parquet")):
         with duckdb.connect() as con:
-            _load_keys(con, keys)
+            key_table(con, "retention_keys", keys)
             con.execute(f"create temp table export as select * from read_parquet('{export}')")
             changed = _remove_from(con, "export", _columns(con, "export"))
             if changed:
@@ -177,11 +178,6 @@ def remove_people_from_old_copies(
                 os.replace(staged, export)
                 removed[f"exports/{export.parent.name}/{export.name}"] = changed
     return removed
-
-
-def _load_keys(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
-    con.execute("create temp table retention_keys (key varchar)")
-    con.executemany("insert into retention_keys values (?)", [[k] for k in keys])
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:

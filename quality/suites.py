@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ingestion.retention import frozen_before
+from ingestion.retention import frozen_before, key_table
 from metrics.published import published_tables
 from quality.identities import HEADCOUNT_FLOW_RESIDUALS
 
@@ -256,12 +256,14 @@ def _reconciliation_tie_out(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def _volumes(previous: Path | None, removed_keys: list[str]):
+def _volumes(previous: Path | None, removed_keys: list[str], unchecked: set[str]):
     """Rows per published table against the previous publication, less the rows of the people
-    retention removed since (ingestion/retention.py): that shrinkage is intended."""
+    retention removed since (ingestion/retention.py): that shrinkage is intended. Tables whose
+    models say `volume_checked: false` (lists of findings) are left out."""
 
     def frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-        current = pd.DataFrame({"table_name": _qualified(published_tables(con))})
+        names = [name for name in _qualified(published_tables(con)) if name not in unchecked]
+        current = pd.DataFrame({"table_name": names})
         current["row_count"] = [
             con.sql(f"select count(*) from {name}").fetchall()[0][0] for name in current.table_name
         ]
@@ -270,9 +272,7 @@ def _volumes(previous: Path | None, removed_keys: list[str]):
             current["ratio"] = 1.0
             return current
         with duckdb.connect(str(previous), read_only=True) as old:
-            old.execute("create temp table removed (key varchar)")
-            if removed_keys:
-                old.executemany("insert into removed values (?)", [[k] for k in removed_keys])
+            key_table(old, "removed", removed_keys)
             before = {}
             for name in _qualified(published_tables(old)):
                 columns = {c[0] for c in old.sql(f"select * from {name} limit 0").description}
@@ -291,6 +291,17 @@ def _volumes(previous: Path | None, removed_keys: list[str]):
         return current
 
     return frame
+
+
+def _volume_unchecked(dbt_manifest: dict) -> set[str]:
+    return set(
+        _qualified([
+            (node["schema"], node.get("alias") or node["name"])
+            for node in dbt_manifest["nodes"].values()
+            if node["resource_type"] == "model"
+            and (node.get("config") or {}).get("meta", {}).get("volume_checked") is False
+        ])
+    )  # fmt: skip
 
 
 def _qualified(tables: list[tuple[str, str]]) -> list[str]:
@@ -385,7 +396,9 @@ def build_suites(
             asset=("kpi_tables",),
             description=f"No published table shrinks below {MIN_VOLUME_RATIO:.0%} of its rows in "
             "the previous publication",
-            frame=_volumes(previous_publication, list(removed_keys)),
+            frame=_volumes(
+                previous_publication, list(removed_keys), _volume_unchecked(dbt_manifest)
+            ),
             expectations=lambda: [
                 _gx()[1].ExpectColumnValuesToBeBetween(column="ratio", min_value=MIN_VOLUME_RATIO)
             ],
