@@ -418,12 +418,20 @@ class Semantics:
         return [m for m in self.months if first <= m < end]
 
     def segment_counts(self, dimension: str | None) -> pl.DataFrame:
-        """Workforce segments per member of a split (one row, member null, for the total)."""
+        """The calendar's segments per member of a split (one row, member null, for the total).
+        The calendar is dense, so its first month holds every segment; which segments it holds
+        is the dbt model's rule alone."""
         if dimension not in self._members:
-            member = f"cast({self.segment_columns[dimension]} as varchar)" if dimension else "null"
+            member = (
+                f"cast(segments.{self.segment_columns[dimension]} as varchar)" if dimension
+                else "null"
+            )  # fmt: skip
             self._members[dimension] = self.con.sql(
-                f"select {member} as member, count(*) as segments from marts.dim_segments "
-                "where segment_kind = 'workforce' group by all"
+                f"select {member} as member, count(*) as segments "
+                f"from {CALENDAR_TABLE} as calendar "
+                "join marts.dim_segments as segments using (segment_key) "
+                "where calendar.month_start_date = "
+                f"(select min(month_start_date) from {CALENDAR_TABLE}) group by all"
             ).pl()
         return self._members[dimension]
 

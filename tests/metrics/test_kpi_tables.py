@@ -90,6 +90,14 @@ def test_calendar_measures_are_computed_from_the_calendars_shape(calendar):
     }  # fmt: skip
 
 
+def test_the_segments_counted_are_the_calendars_own(calendar):
+    # Which segments the calendar holds is the dbt model's rule; the tables count its rows.
+    calendar.con.execute("delete from marts.fct_segment_calendar_monthly where segment_key = 's2'")
+    january = dt.date(2024, 1, 1)
+    by_unit = values(calendar, "calendar_days", "month", by="org_unit")
+    assert (by_unit[(january, "A")], by_unit[(january, "B")]) == (31, 31)
+
+
 def test_a_rolling_window_runs_on_eleven_months_past_the_calendar(calendar):
     covered = values(calendar, "rolling_12m_months_covered", "month")
     assert covered[(dt.date(2024, 1, 1),)] == 1
