@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 
 from metrics.catalog import PROJECT_ROOT, build_catalog
-from metrics.kpi_tables import Semantics, _rolls_up, metric_groups
+from metrics.kpi_tables import _rolls_up, metric_groups
+from metrics.semantics import Semantics
 
 MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "semantic_manifest.json"
 
