@@ -15,6 +15,7 @@ unit below it, a unit and its part-timers), the difference must be zero or at le
 be recoverable from a shown group with the same members further down.
 """
 
+from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -72,17 +73,41 @@ def suppress(
     """
     min_group_size = checked_min_group_size(min_group_size)
     partitions = list(partitions)
-    nested = list(nested)
+    # A nested pair acts only when its (fixed) difference is small, and at most once: the pairs
+    # that never can are left out (millions of them at 100,000 employees).
+    nested = [
+        (outer, inner) for outer, inner in nested
+        if 0 < sizes[outer] - sizes[inner] < min_group_size
+    ]  # fmt: skip
     result = Suppression()
     for group, size in sizes.items():
         if size < min_group_size:
             result.add(group, f"fewer than {min_group_size} respondents")
+    # A partition's verdict depends only on which of its parts are suppressed: one is checked
+    # again only once a part of it has been suppressed since its last check. Checks run in the
+    # same order as a full pass over every partition, so the outcome is the same.
+    containing = defaultdict(list)
+    for index, partition in enumerate(partitions):
+        for part in partition.parts:
+            containing[part].append(index)
+    stale = [True] * len(partitions)
+
+    def add(group: Hashable, reason: str) -> bool:
+        if not result.add(group, reason):
+            return False
+        for index in containing.get(group, ()):
+            stale[index] = True
+        return True
+
     changed = True
     while changed:
         changed = False
         # Partitions of suppressed wholes count too: a whole can still be derived from a shown
         # group with the same members further up.
-        for partition in partitions:
+        for index, partition in enumerate(partitions):
+            if not stale[index]:
+                continue
+            stale[index] = False
             hidden = partition.unpublished + sum(
                 sizes[p] for p in partition.parts if p in result.suppressed
             )
@@ -93,20 +118,19 @@ def suppress(
                 key=lambda p: (sizes[p], str(p)),
             )
             if shown:
-                changed |= result.add(
+                changed |= add(
                     shown[0],
                     f"complementary: would reveal {hidden} respondents of {partition.whole}",
                 )
             else:
-                changed |= result.add(
+                changed |= add(
                     partition.whole, f"complementary: its only parts are suppressed ({hidden})"
                 )
         for outer, inner in nested:
             if outer in result.suppressed or inner in result.suppressed:
                 continue
-            difference = sizes[outer] - sizes[inner]
-            if 0 < difference < min_group_size:
-                changed |= result.add(
-                    inner, f"differencing: {outer} minus it leaves {difference} respondents"
-                )
+            changed |= add(
+                inner,
+                f"differencing: {outer} minus it leaves {sizes[outer] - sizes[inner]} respondents",
+            )
     return result

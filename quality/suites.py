@@ -30,6 +30,9 @@ ERROR, WARN = "ERROR", "WARN"
 # Rates that are shares of a whole: outside 0..100 they are wrong whatever the data. Event rates
 # (leavers or internal moves per average head) can exceed 100 % in a tiny group: only >= 0.
 EVENT_RATES = ("turnover_rate", "internal_mobility_rate")
+# A share evaluated in floating point from summed parts can miss its bound by an ulp: all-flex
+# FTE gave a flex share of 100.00000000000001 on a benchmark night. Far below any real excess.
+PERCENT_ROUNDING = 1e-9
 # Figures that can be negative by definition: differences, gaps, scores.
 SIGNED = (
     "fte_difference",
@@ -333,8 +336,12 @@ def build_suites(
             "at every grain and split",
             frame=lambda con: _percent_rows(_kpi_profile(con)),
             expectations=lambda: [
-                _gx()[1].ExpectColumnValuesToBeBetween(column="min_value", min_value=0),
-                _gx()[1].ExpectColumnValuesToBeBetween(column="max_value", max_value=100),
+                _gx()[1].ExpectColumnValuesToBeBetween(
+                    column="min_value", min_value=-PERCENT_ROUNDING
+                ),
+                _gx()[1].ExpectColumnValuesToBeBetween(
+                    column="max_value", max_value=100 + PERCENT_ROUNDING
+                ),
             ],
         ),
         Suite(

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metrics.anonymity import AnonymityConfigError, Partition, suppress
+from metrics.anonymity import AnonymityConfigError, Partition, Suppression, suppress
 
 ALL = "*"
 
@@ -62,6 +62,58 @@ def test_no_pair_of_published_figures_reveals_a_small_group(organisation):
         if members[b] < members[a]:
             difference = len(members[a]) and sizes[a] - sizes[b]
             assert difference == 0 or difference >= k, (a, b, difference)
+
+
+def full_passes(sizes, partitions, k, nested):
+    """The rules applied by brute force, every partition and pair checked on every pass until
+    nothing changes: what `suppress` must equal while it skips checks that cannot change."""
+    result = Suppression()
+    for group, size in sizes.items():
+        if size < k:
+            result.add(group, f"fewer than {k} respondents")
+    changed = True
+    while changed:
+        changed = False
+        for partition in partitions:
+            hidden = partition.unpublished + sum(
+                sizes[p] for p in partition.parts if p in result.suppressed
+            )
+            if hidden == 0 or hidden >= k:
+                continue
+            shown = sorted(
+                (p for p in partition.parts if p not in result.suppressed and sizes[p] > 0),
+                key=lambda p: (sizes[p], str(p)),
+            )
+            if shown:
+                changed |= result.add(
+                    shown[0],
+                    f"complementary: would reveal {hidden} respondents of {partition.whole}",
+                )
+            else:
+                changed |= result.add(
+                    partition.whole, f"complementary: its only parts are suppressed ({hidden})"
+                )
+        for outer, inner in nested:
+            if outer in result.suppressed or inner in result.suppressed:
+                continue
+            difference = sizes[outer] - sizes[inner]
+            if 0 < difference < k:
+                changed |= result.add(
+                    inner, f"differencing: {outer} minus it leaves {difference} respondents"
+                )
+    return result
+
+
+@settings(max_examples=1500, deadline=None)
+@given(organisations())
+def test_suppression_equals_checking_every_rule_on_every_pass(organisation):
+    parents, values, counts, k = organisation
+    members, sizes, partitions = published_structure(parents, values, counts)
+    nested = [(a, b) for a, b in itertools.permutations(members, 2) if members[b] < members[a]]
+    expected = full_passes(sizes, partitions, k, nested)
+    actual = suppress(sizes, partitions, k, nested)
+    assert actual.suppressed == expected.suppressed
+    assert actual.reasons == expected.reasons
 
 
 def test_a_small_group_and_its_smallest_sibling_are_suppressed():
