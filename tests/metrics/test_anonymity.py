@@ -45,15 +45,15 @@ def published_structure(parents, values, counts):
             direct = sum(counts[(u, v)] for v in values if f in (ALL, v))
             partitions.append(Partition((u, f), tuple((c, f) for c in children[u]), direct))
         partitions.append(Partition((u, ALL), tuple((u, v) for v in values)))
-    return members, sizes, partitions
+    nested = [(a, b) for a, b in itertools.permutations(members, 2) if members[b] < members[a]]
+    return members, sizes, partitions, nested
 
 
 @settings(max_examples=3000, deadline=None)
 @given(organisations())
 def test_no_pair_of_published_figures_reveals_a_small_group(organisation):
     parents, values, counts, k = organisation
-    members, sizes, partitions = published_structure(parents, values, counts)
-    nested = [(a, b) for a, b in itertools.permutations(members, 2) if members[b] < members[a]]
+    members, sizes, partitions, nested = published_structure(parents, values, counts)
     hidden = suppress(sizes, partitions, k, nested).suppressed
     shown = [g for g in members if g not in hidden]
     for group in shown:
@@ -108,8 +108,7 @@ def full_passes(sizes, partitions, k, nested):
 @given(organisations())
 def test_suppression_equals_checking_every_rule_on_every_pass(organisation):
     parents, values, counts, k = organisation
-    members, sizes, partitions = published_structure(parents, values, counts)
-    nested = [(a, b) for a, b in itertools.permutations(members, 2) if members[b] < members[a]]
+    members, sizes, partitions, nested = published_structure(parents, values, counts)
     expected = full_passes(sizes, partitions, k, nested)
     actual = suppress(sizes, partitions, k, nested)
     assert actual.suppressed == expected.suppressed
