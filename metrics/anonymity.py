@@ -15,7 +15,6 @@ unit below it, a unit and its part-timers), the difference must be zero or at le
 be recoverable from a shown group with the same members further down.
 """
 
-from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -83,53 +82,29 @@ def suppress(
     for group, size in sizes.items():
         if size < min_group_size:
             result.add(group, f"fewer than {min_group_size} respondents")
-    # A partition's verdict depends only on which of its parts are suppressed: one is checked
-    # again only once a part of it has been suppressed since its last check. Checks run in the
-    # same order as a full pass over every partition, so the outcome is the same.
-    containing = defaultdict(list)
-    for index, partition in enumerate(partitions):
-        for part in partition.parts:
-            containing[part].append(index)
-    stale = [True] * len(partitions)
-
-    def add(group: Hashable, reason: str) -> bool:
-        if not result.add(group, reason):
-            return False
-        for index in containing.get(group, ()):
-            stale[index] = True
-        return True
-
-    changed = True
-    while changed:
-        changed = False
-        # Partitions of suppressed wholes count too: a whole can still be derived from a shown
-        # group with the same members further up.
-        for index, partition in enumerate(partitions):
-            if not stale[index]:
-                continue
-            stale[index] = False
-            hidden = partition.unpublished + sum(
-                sizes[p] for p in partition.parts if p in result.suppressed
+    # One pass over the partitions, then one over the pairs, gives what repeating both until
+    # nothing changes would: every group suppressed by a rule was shown, so it has at least
+    # `min_group_size` respondents, and adding that to a partition's hidden count can never bring
+    # it below the threshold again; a pair acts at most once. (A property test compares the two.)
+    for partition in partitions:
+        hidden = partition.unpublished + sum(
+            sizes[p] for p in partition.parts if p in result.suppressed
+        )
+        if hidden == 0 or hidden >= min_group_size:
+            continue
+        shown = sorted(
+            (p for p in partition.parts if p not in result.suppressed and sizes[p] > 0),
+            key=lambda p: (sizes[p], str(p)),
+        )
+        if shown:
+            result.add(
+                shown[0], f"complementary: would reveal {hidden} respondents of {partition.whole}"
             )
-            if hidden == 0 or hidden >= min_group_size:
-                continue
-            shown = sorted(
-                (p for p in partition.parts if p not in result.suppressed and sizes[p] > 0),
-                key=lambda p: (sizes[p], str(p)),
-            )
-            if shown:
-                changed |= add(
-                    shown[0],
-                    f"complementary: would reveal {hidden} respondents of {partition.whole}",
-                )
-            else:
-                changed |= add(
-                    partition.whole, f"complementary: its only parts are suppressed ({hidden})"
-                )
-        for outer, inner in nested:
-            if outer in result.suppressed or inner in result.suppressed:
-                continue
-            changed |= add(
+        else:
+            result.add(partition.whole, f"complementary: its only parts are suppressed ({hidden})")
+    for outer, inner in nested:
+        if outer not in result.suppressed and inner not in result.suppressed:
+            result.add(
                 inner,
                 f"differencing: {outer} minus it leaves {sizes[outer] - sizes[inner]} respondents",
             )

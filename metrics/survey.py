@@ -110,12 +110,16 @@ def anonymity_flags(groups: pl.DataFrame, parent: dict, min_group_size: int) -> 
             )
             # The unit's own members are not a published group: a hidden part of the whole.
             partitions.append(Partition(key, parts, direct[key]))
-            for ancestor in _ancestors(parent.get(unit), parent):
-                for outer in ((ancestor, attribute, value), (ancestor, ALL, None)):
-                    if outer in sizes:
-                        nested.append((outer, key))
-            if attribute != ALL:
-                nested.append(((unit, ALL, None), key))
+            # Only pairs whose difference could reveal someone: all others never act.
+            outers = [
+                outer
+                for ancestor in _ancestors(parent.get(unit), parent)
+                for outer in ((ancestor, attribute, value), (ancestor, ALL, None))
+            ] + ([(unit, ALL, None)] if attribute != ALL else [])
+            nested += [
+                (outer, key) for outer in outers
+                if 0 < sizes.get(outer, 0) - sizes[key] < min_group_size
+            ]  # fmt: skip
         by_unit_attribute = defaultdict(list)
         for key in sizes:
             by_unit_attribute[(key[0], key[1])].append(key)
