@@ -71,6 +71,7 @@ class Semantics:
                    for m in metric["type_params"]["input_measures"])
         }  # fmt: skip
         self._members: dict[str | None, pl.DataFrame] = {}
+        self._windows: dict[tuple[dt.date, dt.date], tuple[dt.date, ...]] = {}
         spine = manifest["project_configuration"]["time_spines"][0]
         self.time_spine = (spine["node_relation"]["relation_name"], spine["primary_column"]["name"])
         self.windowed = {
@@ -189,7 +190,7 @@ class Semantics:
                     leaves += [inner] if inner not in leaves else []
         return leaves
 
-    def window(self, name: str, period_start: dt.date, grain: str) -> list[dt.date]:
+    def window(self, name: str, period_start: dt.date, grain: str) -> tuple[dt.date, ...]:
         """The calendar months a calendar metric covers for a period: the period's own, or for a
         rolling metric (period_agg last) the window ending with the period's last month."""
         span = GRAIN_MONTHS[grain]
@@ -202,7 +203,10 @@ class Semantics:
                 raise ValueError(f"{name}: only monthly windows read at the period's end")
             end = add_months(period_start, span)
             first = add_months(end, -window["count"])
-        return [m for m in self.months if first <= m < end]
+        key = (first, end)
+        if key not in self._windows:
+            self._windows[key] = tuple(m for m in self.months if first <= m < end)
+        return self._windows[key]
 
     def segment_counts(self, dimension: str | None) -> pl.DataFrame:
         """The calendar's segments per member of a split (one row, member null, for the total).
@@ -240,17 +244,25 @@ class Semantics:
             if any(self.window(name, start, grain) for name in leaves)
         })  # fmt: skip
         counts = self.segment_counts(group_by[1].split("__", 1)[1] if len(group_by) > 1 else None)
-        rows = [(start, member, n) for start in periods for member, n in counts.iter_rows()]
-        spine = pl.DataFrame(
+        # A value depends on the period and the member's number of segments only: computed once
+        # per such pair (thousands), not per period and member (a million at org level 4).
+        pairs = [(start, n) for start in periods for n in sorted(set(counts["segments"]))]
+        values = pl.DataFrame(
             {
-                time_column: [r[0] for r in rows],
-                "__member": [r[1] for r in rows],
+                time_column: [start for start, _ in pairs],
+                "__segments": [n for _, n in pairs],
                 **{
-                    name: [self._value(name, start, grain, n) for start, _, n in rows]
+                    name: [self._value(name, start, grain, n) for start, n in pairs]
                     for name in leaves
                 },
             },
-            schema_overrides={time_column: pl.Date, "__member": pl.String},
+            schema_overrides={time_column: pl.Date, "__segments": counts.schema["segments"]},
+        )
+        spine = (
+            pl.DataFrame({time_column: periods}, schema={time_column: pl.Date})
+            .join(counts.rename({"member": "__member", "segments": "__segments"}), how="cross")
+            .join(values, on=[time_column, "__segments"], how="left")
+            .drop("__segments")
         )
         spine = (
             spine.rename({"__member": group_by[1]}) if len(group_by) > 1 else spine.drop("__member")
