@@ -1,5 +1,11 @@
 {{ config(materialized="table") }}
 
+-- What every piece carries from its contract, through every step below.
+{% set carried_columns = [
+    'contract_id', 'employee_key', 'employment_period_key', 'org_unit_id', 'job_code',
+    'cost_center', 'contract_type', 'manager_employee_key',
+] %}
+
 -- Day-exact pieces of employment: each piece lies in one month and has one value of every
 -- slicing attribute (org unit, job, cost center, contract type, manager, gender, age band and
 -- tenure band), so the monthly facts can be summed by any of them without an employee x day table.
@@ -63,14 +69,7 @@ contracts_ordered as (
 coverage_pieces as (
 
     select
-        contract_id,
-        employee_key,
-        employment_period_key,
-        org_unit_id,
-        job_code,
-        cost_center,
-        contract_type,
-        manager_employee_key,
+        {{ carried_columns | join(',\n        ') }},
         cast(0 as {{ dbt.type_numeric() }}) as parttime_factor,
         'coverage' as piece_kind,
         case
@@ -86,14 +85,7 @@ coverage_pieces as (
 fte_pieces as (
 
     select
-        contract_id,
-        employee_key,
-        employment_period_key,
-        org_unit_id,
-        job_code,
-        cost_center,
-        contract_type,
-        manager_employee_key,
+        {{ carried_columns | join(',\n        ') }},
         cast(parttime_factor as {{ dbt.type_numeric() }}) as parttime_factor,
         'fte' as piece_kind,
         valid_from as piece_from,
@@ -124,14 +116,9 @@ history as (
 pieces_in_range as (
 
     select
-        pieces.contract_id,
-        pieces.employee_key,
-        pieces.employment_period_key,
-        pieces.org_unit_id,
-        pieces.job_code,
-        pieces.cost_center,
-        pieces.contract_type,
-        pieces.manager_employee_key,
+        {% for column in carried_columns %}
+        pieces.{{ column }},
+        {% endfor %}
         pieces.parttime_factor,
         pieces.piece_kind,
         case
@@ -228,14 +215,9 @@ split_ranges as (
 sub_pieces as (
 
     select
-        pieces_in_range.contract_id,
-        pieces_in_range.employee_key,
-        pieces_in_range.employment_period_key,
-        pieces_in_range.org_unit_id,
-        pieces_in_range.job_code,
-        pieces_in_range.cost_center,
-        pieces_in_range.contract_type,
-        pieces_in_range.manager_employee_key,
+        {% for column in carried_columns %}
+        pieces_in_range.{{ column }},
+        {% endfor %}
         pieces_in_range.parttime_factor,
         pieces_in_range.piece_kind,
         coalesce(split_ranges.sub_from, pieces_in_range.piece_from) as sub_from,
@@ -304,14 +286,7 @@ by_month as (
 final as (
 
     select
-        contract_id,
-        employee_key,
-        employment_period_key,
-        org_unit_id,
-        job_code,
-        cost_center,
-        contract_type,
-        manager_employee_key,
+        {{ carried_columns | join(',\n        ') }},
         parttime_factor,
         piece_kind,
         month_start_date,
