@@ -143,6 +143,8 @@ def _swap_in(home: Path, staged: Path) -> None:
 # Where a published table names a person: their own rows, and references from other rows.
 OWNER_KEY = "employee_key"
 REFERENCE_KEYS = ("manager_employee_key", "hired_employee_key")
+# Survey results per manager name the manager's pseudonym as the group.
+SURVEY_GROUP_COLUMNS = {"attribute", "attribute_value"}
 
 
 def remove_people_from_old_copies(
@@ -169,6 +171,10 @@ def remove_people_from_old_copies(
             con.execute("checkpoint rollback_copy")
     for export in sorted((home / "exports").glob("*/*.parquet")):
         with duckdb.connect() as con:
+            # Most exports name nobody (the KPI tables: 63 million rows at 100,000 employees);
+            # only those with a person column are read and rewritten.
+            if not _names_people(_columns(con, f"read_parquet('{export}')")):
+                continue
             key_table(con, "retention_keys", keys)
             con.execute(f"create temp table export as select * from read_parquet('{export}')")
             changed = _remove_from(con, "export", _columns(con, "export"))
@@ -184,14 +190,18 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {row[0] for row in con.sql(f"select * from {table} limit 0").description}
 
 
+def _names_people(columns: set[str]) -> bool:
+    """Whether a table with these columns can hold a person's rows or references to them."""
+    return bool(columns & {OWNER_KEY, *REFERENCE_KEYS}) or columns >= SURVEY_GROUP_COLUMNS
+
+
 def _remove_from(con: duckdb.DuckDBPyConnection, table: str, columns: set[str]) -> int:
     changed = 0
     if OWNER_KEY in columns:
         changed += con.execute(
             f"delete from {table} where {OWNER_KEY} in (select key from retention_keys)"
         ).fetchall()[0][0]
-    if {"attribute", "attribute_value"} <= columns:
-        # Survey results per manager name the manager's pseudonym as the group.
+    if columns >= SURVEY_GROUP_COLUMNS:
         changed += con.execute(
             f"delete from {table} where attribute = 'manager' "
             "and attribute_value in (select key from retention_keys)"

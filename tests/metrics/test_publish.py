@@ -3,7 +3,13 @@
 import duckdb
 import pytest
 
-from metrics.publish import PREVIOUS, SERVING, PublishError, publish
+from metrics.publish import (
+    PREVIOUS,
+    SERVING,
+    PublishError,
+    publish,
+    remove_people_from_old_copies,
+)
 
 
 def warehouse(home, extra_column: str | None = None):
@@ -52,3 +58,24 @@ def test_a_forbidden_column_fails_the_audit_and_changes_nothing(tmp_path):
     with duckdb.connect(str(tmp_path / SERVING), read_only=True) as con:
         assert con.sql("select distinct run_id from marts.fct_x").fetchall() == [("run-a",)]
     assert (tmp_path / "exports" / "LATEST").read_text().strip() == "run-a"
+
+
+def test_retention_empties_a_person_from_old_exports_and_leaves_other_files_alone(tmp_path):
+    warehouse(tmp_path)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute(
+            "create table marts.fct_people as select * from (values "
+            "('p1', null), ('p2', 'p1'), ('p3', 'p2')) as t(employee_key, manager_employee_key)"
+        )
+    publish(tmp_path, "run-a")
+    exports = tmp_path / "exports" / "run-a"
+    untouched = (exports / "marts.fct_x.parquet").stat().st_mtime_ns
+    removed = remove_people_from_old_copies(tmp_path, ["p1"])
+    assert removed == {"exports/run-a/marts.fct_people.parquet": 2}
+    assert (exports / "marts.fct_x.parquet").stat().st_mtime_ns == untouched
+    with duckdb.connect() as con:
+        rows = con.sql(
+            f"select employee_key, manager_employee_key "
+            f"from '{exports / 'marts.fct_people.parquet'}' order by 1"
+        ).fetchall()
+    assert rows == [("p2", None), ("p3", "p2")]
