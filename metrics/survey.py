@@ -25,6 +25,14 @@ DRIVER_METRIC = "driver_score"
 ATTRIBUTES = ("job_family", "tenure_band", "age_band", "contract_type", "manager")
 ALL = "all"
 RESULTS_TABLE = "survey.engagement_results"
+FLAG_SCHEMA = {
+    "wave_id": pl.String,
+    "org_unit_id": pl.String,
+    "attribute": pl.String,
+    "attribute_value": pl.String,
+    "is_suppressed": pl.Boolean,
+    "suppression_reason": pl.String,
+}
 DRIVERS_TABLE = "survey.driver_results"
 
 
@@ -94,11 +102,17 @@ def anonymity_flags(groups: pl.DataFrame, parent: dict, min_group_size: int) -> 
     """Which groups are suppressed, by the partitions and nestings a reader could exploit."""
     flags = []
     for wave_id, wave_groups in groups.group_by("wave_id"):
-        sizes, direct = {}, {}
-        for g in wave_groups.iter_rows(named=True):
-            key = (g["org_unit_id"], g["attribute"], g["attribute_value"])
-            sizes[key] = int(g["respondents"])
-            direct[key] = int(g["direct_respondents"])
+        # Column-wise: a dict per row costs seconds at 1.5 million groups.
+        keys = list(
+            zip(
+                wave_groups["org_unit_id"],
+                wave_groups["attribute"],
+                wave_groups["attribute_value"],
+                strict=True,
+            )
+        )
+        sizes = dict(zip(keys, map(int, wave_groups["respondents"]), strict=True))
+        direct = dict(zip(keys, map(int, wave_groups["direct_respondents"]), strict=True))
         children = defaultdict(list)
         for unit, parent_unit in parent.items():
             children[parent_unit].append(unit)
@@ -131,28 +145,20 @@ def anonymity_flags(groups: pl.DataFrame, parent: dict, min_group_size: int) -> 
                     unknown = sizes[(unit, ALL, None)] - shown_total
                     partitions.append(Partition((unit, ALL, None), parts, unknown))
         result = suppress(sizes, partitions, min_group_size, nested)
-        for key in sizes:
-            flags.append(
+        flags.append(
+            pl.DataFrame(
                 {
-                    "wave_id": wave_id[0],
-                    "org_unit_id": key[0],
-                    "attribute": key[1],
-                    "attribute_value": key[2],
-                    "is_suppressed": key in result.suppressed,
-                    "suppression_reason": result.reasons.get(key),
-                }
+                    "wave_id": [wave_id[0]] * len(sizes),
+                    "org_unit_id": [key[0] for key in sizes],
+                    "attribute": [key[1] for key in sizes],
+                    "attribute_value": [key[2] for key in sizes],
+                    "is_suppressed": [key in result.suppressed for key in sizes],
+                    "suppression_reason": [result.reasons.get(key) for key in sizes],
+                },
+                schema=FLAG_SCHEMA,
             )
-    return pl.DataFrame(
-        flags,
-        schema={
-            "wave_id": pl.String,
-            "org_unit_id": pl.String,
-            "attribute": pl.String,
-            "attribute_value": pl.String,
-            "is_suppressed": pl.Boolean,
-            "suppression_reason": pl.String,
-        },
-    )
+        )
+    return pl.concat(flags) if flags else pl.DataFrame(schema=FLAG_SCHEMA)
 
 
 def _evaluate(frame: pl.DataFrame, expressions: dict[str, str]) -> pl.DataFrame:
