@@ -241,3 +241,24 @@ def test_the_event_log_keeps_dagsters_files_and_their_readers_see_every_event(
         entry.dagster_event_type for entry in stock.get_logs_for_run(runs[-1])
     }
     assert len(stock.get_all_run_ids()) == 3
+
+
+def test_a_manifest_older_than_a_model_is_parsed_again_before_anything_reads_it(tmp_path):
+    # Found on a benchmark night: the quality gate's checks were declared from a stale manifest
+    # (the segment calendar still a table) and its run read the fresh one.
+    import shutil
+
+    from orchestration.dbt_manifest import load_manifest
+    from orchestration.defs.resources import DBT_PROJECT_DIR
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("logs"))
+    manifest = project / "target" / "manifest.json"
+    os.utime(manifest, (1_000_000_000, 1_000_000_000))
+    model = project / "models" / "marts" / "people" / "fct_segment_calendar_monthly.sql"
+    model.write_text(model.read_text().replace('materialized="view"', 'materialized="table"'))
+    nodes = load_manifest(project)["nodes"]
+    assert nodes["model.peoplemart.fct_segment_calendar_monthly"]["config"]["materialized"] == (
+        "table"
+    )
+    assert manifest.stat().st_mtime > model.stat().st_mtime - 1

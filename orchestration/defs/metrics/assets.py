@@ -14,14 +14,14 @@ from metrics.kpi_tables import build_kpi_tables, freeze_closed_periods
 from metrics.publish import publish, remove_people_from_old_copies
 from metrics.published import published_tables
 from metrics.survey import publish_survey_results
-from orchestration.dbt_manifest import MANIFEST
+from orchestration.dbt_manifest import load_manifest
 from orchestration.defs.resources import DBT_PROJECT_DIR, PeoplemartHome
 from quality.gate import QualityGateFailed, require_passed_gate
 
 # Every mart the semantic models read: the KPI tables wait for all of them.
 MART_KEYS = [
     dg.AssetKey(["marts", node["name"]])
-    for node in json.loads(MANIFEST.read_text())["nodes"].values()
+    for node in load_manifest()["nodes"].values()
     if node["resource_type"] == "model" and node["schema"] == "marts"
 ]
 

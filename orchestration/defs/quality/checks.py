@@ -8,7 +8,7 @@ import json
 
 import dagster as dg
 
-from orchestration.dbt_manifest import MANIFEST
+from orchestration.dbt_manifest import load_manifest
 from orchestration.defs.metrics.assets import publication_candidate
 from orchestration.defs.resources import DBT_PROJECT_DIR, PeoplemartHome
 from quality.gate import report_dir, run_gate
@@ -16,7 +16,7 @@ from quality.suites import ERROR, build_suites
 
 # The suites are known from the dbt manifest when the definitions load; the previous publication
 # they compare volumes with is read when they run.
-SUITES = build_suites(json.loads(MANIFEST.read_text()), previous_publication=None)
+SUITES = build_suites(load_manifest(), previous_publication=None)
 
 
 def _newest_dbt_run_results():
@@ -43,7 +43,7 @@ def quality_gate(context: dg.AssetCheckExecutionContext, peoplemart: PeoplemartH
     results, report = run_gate(
         peoplemart.home_path,
         context.run.run_id,
-        json.loads(MANIFEST.read_text()),
+        load_manifest(),
         _newest_dbt_run_results(),
     )
     context.log.info(f"quality report: {report}")

@@ -9,13 +9,14 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.dbt_manifest import ensure_manifest
+from orchestration.dbt_manifest import load_manifest
 from orchestration.defs.resources import DBT_PROJECT_DIR, PeoplemartHome
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-ensure_manifest()
+# dagster-dbt reads the manifest file itself: it must be current first.
+load_manifest()
 
 
 @dbt_assets(
