@@ -61,6 +61,21 @@ def table_name(grain: str) -> str:
     return f"{KPI_SCHEMA}.metrics_{grain}"
 
 
+def _building(grain: str) -> str:
+    return f"{table_name(grain)}__building"
+
+
+def _append(con: duckdb.DuckDBPyConnection, grain: str, rows: pl.DataFrame) -> int:
+    """Add one answer's rows, sorted so that the table's row groups stay narrow in metric and
+    dimension (what readers filter on) without sorting the whole table."""
+    con.register("kpi_frame", rows.sort("metric", "dimension", "member", "period_start"))
+    try:
+        con.execute(f"insert into {_building(grain)} select * from kpi_frame")
+    finally:
+        con.unregister("kpi_frame")
+    return rows.height
+
+
 @dataclass(frozen=True)
 class MetricGroup:
     """Metrics read from the same semantic models: one MetricFlow query answers them together."""
@@ -343,7 +358,14 @@ def build_kpi_tables(
     semantics = Semantics(con, manifest)
     generator = MetricSql(project_dir, semantics.per_month_metrics())
     con.execute(f"create schema if not exists {KPI_SCHEMA}")
-    frames: dict[str, list[pl.DataFrame]] = {grain: [] for grain in GRAINS}
+    # Written answer by answer into tables built beside the live ones: the long tables are tens
+    # of millions of rows at 100,000 employees, and held whole as frames they were the night's
+    # peak memory. The live tables are replaced only once every answer is in.
+    for grain in GRAINS:
+        con.register("kpi_frame", _empty())
+        con.execute(f"create or replace table {_building(grain)} as select * from kpi_frame")
+        con.unregister("kpi_frame")
+    counts = {table_name(grain): 0 for grain in GRAINS}
     started = time.monotonic()
     queries = 0
     slowest = []
@@ -361,19 +383,16 @@ def build_kpi_tables(
                 )
                 queries += len(questions)
             for (dimension, group_by), answer in zip(questions, answers, strict=True):
-                frames[grain].append(_long(answer, group, dimension, group_by))
+                counts[table_name(grain)] += _append(
+                    con, grain, _long(answer, group, dimension, group_by)
+                )
             seconds = round(time.monotonic() - group_started, 1)
             slowest.append((seconds, f"{'+'.join(group.models)} by {grain}"))
-    counts = {}
+    con.execute("begin transaction")
     for grain in GRAINS:
-        frame = pl.concat(frames[grain]) if frames[grain] else _empty()
-        con.register("kpi_frame", frame)
-        con.execute(
-            f"create or replace table {table_name(grain)} as select * from kpi_frame "
-            "order by metric, dimension, member, period_start"
-        )
-        con.unregister("kpi_frame")
-        counts[table_name(grain)] = frame.height
+        con.execute(f"drop table if exists {table_name(grain)}")
+        con.execute(f"alter table {_building(grain)} rename to metrics_{grain}")
+    con.execute("commit")
     generator.save()
     return {
         "queries": queries,
