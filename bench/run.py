@@ -35,7 +35,6 @@ from bench.measure import Stage, as_dict, machine_facts, measured, write_results
 from generator.deliveries import GeneratorConfig, generate
 
 PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
-DBT_TARGET = Path(__file__).resolve().parents[1] / "dbt_project" / "target"
 SCALES = {"standard": [10_000, 100_000], "large": [10_000, 100_000, 1_000_000]}
 # The pipeline's steps, grouped into the stages the benchmark reports.
 STAGES = {
@@ -54,10 +53,13 @@ TARGETS = {
 }
 
 
-def dbt_seconds_by_area() -> dict[str, float]:
+def dbt_seconds_by_area(home: Path) -> dict[str, float]:
     """Model build seconds of the newest dbt build, per area (workforce, absence, finance, ...),
     from dbt's run_results.json: which marts the time goes to."""
-    runs = sorted(DBT_TARGET.glob("*/run_results.json"), key=lambda p: p.stat().st_mtime)
+    # Each run of a home builds in a target folder of its own (orchestration/defs/transform).
+    runs = sorted(
+        (home / "dbt" / "targets").glob("*/run_results.json"), key=lambda p: p.stat().st_mtime
+    )
     if not runs:
         return {}
     manifest = json.loads((runs[-1].parent / "manifest.json").read_text())
@@ -72,11 +74,11 @@ def dbt_seconds_by_area() -> dict[str, float]:
     return dict(sorted(areas.items(), key=lambda item: -item[1]))
 
 
-def run_pipeline(landing: Path, home: Path, name: str) -> tuple[Stage, dict]:
+def run_pipeline(landing: Path, home: Path, name: str, command: str = "run") -> tuple[Stage, dict]:
     started = time.time()
     with measured(name) as stage:
         result = subprocess.run(
-            [PEOPLEMART, "run", "--landing", str(landing), "--home", str(home)],
+            [PEOPLEMART, command, "--landing", str(landing), "--home", str(home)],
             capture_output=True,
             text=True,
         )
@@ -87,7 +89,7 @@ def run_pipeline(landing: Path, home: Path, name: str) -> tuple[Stage, dict]:
     stage.extra = {
         "stages": pipeline_stages(stage, report, started),
         "steps": [{k: s[k] for k in ("step", "seconds")} for s in report["steps"]],
-        "dbt_model_seconds_by_area": dbt_seconds_by_area(),
+        "dbt_model_seconds_by_area": dbt_seconds_by_area(home),
         "rows_loaded": sum(f["rows_loaded"] or 0 for f in report["files"]),
     }
     return stage, report
@@ -140,8 +142,8 @@ def published(home: Path) -> pl.DataFrame:
     return published_core_kpis(home / "serving.duckdb")
 
 
-def bench_size(employees: int, years: int, work: Path) -> dict:
-    landing, home, held = work / "landing", work / "home", work / "held"
+def _generated(employees: int, years: int, landing: Path, held: Path) -> tuple[Stage, Path]:
+    """The organisation, its newest HR snapshot moved aside for the incremental night."""
     with measured("generate") as generation:
         summary = generate(
             GeneratorConfig(
@@ -149,11 +151,55 @@ def bench_size(employees: int, years: int, work: Path) -> dict:
             )
         )
     generation.extra = {"rows": sum(summary.rows.values()), "files": summary.files}
-
-    # The newest HR snapshot waits for the incremental night.
     newest = max((landing / "hris").iterdir(), key=lambda d: d.name)
     held.mkdir()
     newest.rename(held / newest.name)
+    return generation, newest
+
+
+def bench_warehouse(employees: int, years: int, work: Path) -> dict:
+    """Generation and a full night's `peoplemart build` only: ingestion and the dbt build with
+    its tests (every mart, workforce and retention included), nothing published."""
+    landing, home = work / "landing", work / "home"
+    generation, _ = _generated(employees, years, landing, work / "held")
+    build, _ = run_pipeline(landing, home, "warehouse build", command="build")
+    return {
+        "employees": employees,
+        "years": years,
+        "warehouse_mb": round((home / "warehouse.duckdb").stat().st_size / 2**20),
+        "stages": [as_dict(generation), as_dict(build)],
+    }
+
+
+def warehouse_markdown(results: list[dict], years: int, command: str) -> str:
+    lines = [
+        "# Warehouse build benchmark",
+        "",
+        f"`{command}`, {dt.date.today().isoformat()}, {years} years of history: generation, then "
+        "`peoplemart build` (ingestion, the dbt build with its tests; nothing published) on "
+        "everything but the newest HR snapshot. Peak RSS is the whole process tree.",
+        "",
+        f"Machine: {machine_facts()}",
+        "",
+        "| employees | stage | seconds | peak RSS MB |",
+        "|---:|---|---:|---:|",
+    ]
+    for result in results:
+        size = f"{result['employees']:,}"
+        for stage in result["stages"]:
+            lines += _stage_rows(size, stage, areas=8)
+        lines.append(f"| {size} | warehouse.duckdb size (MB) | | {result['warehouse_mb']} |")
+    peak = {r["employees"]: _stage(r, "warehouse build")["peak_rss_mb"] for r in results}
+    if 1_000_000 in peak:
+        met = peak[1_000_000] < TARGETS["peak_mb_at_1m"]
+        lines += ["", f"1M x 10y warehouse build under 16 GB: {'yes' if met else '**no**'} "
+                  f"({peak[1_000_000]} MB)"]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def bench_size(employees: int, years: int, work: Path) -> dict:
+    landing, home, held = work / "landing", work / "home", work / "held"
+    generation, newest = _generated(employees, years, landing, held)
     full, _ = run_pipeline(landing, home, "full night")
 
     expected = published(home)
@@ -317,6 +363,19 @@ def _peak_stage(result: dict) -> str:
     return f"the peak is in {top['stage']} ({top['peak_rss_mb']} MB)"
 
 
+def _stage_rows(size: str, stage: dict, areas: int) -> list[str]:
+    """A stage's table rows: its total, its parts, and the dbt areas that took longest."""
+    rows = [f"| {size} | {stage['name']} | {stage['seconds']} | {stage['peak_rss_mb']} |"]
+    extra = stage.get("extra") or {}
+    for part in extra.get("stages", []):
+        rows.append(
+            f"| {size} | &nbsp;&nbsp;{part['stage']} | {part['seconds']} | {part['peak_rss_mb']} |"
+        )
+    for area, seconds in list(extra.get("dbt_model_seconds_by_area", {}).items())[:areas]:
+        rows.append(f"| {size} | &nbsp;&nbsp;&nbsp;&nbsp;dbt models in {area} | {seconds} | |")
+    return rows
+
+
 def markdown(results: list[dict], summary: dict, years: int, command: str) -> str:
     lines = [
         "# Pipeline benchmark",
@@ -333,19 +392,7 @@ def markdown(results: list[dict], summary: dict, years: int, command: str) -> st
     for result in results:
         size = f"{result['employees']:,}"
         for stage in result["stages"]:
-            lines.append(
-                f"| {size} | {stage['name']} | {stage['seconds']} | {stage['peak_rss_mb']} |"
-            )
-            for part in stage.get("extra", {}).get("stages", []):
-                lines.append(
-                    f"| {size} | &nbsp;&nbsp;{part['stage']} | {part['seconds']} | "
-                    f"{part['peak_rss_mb']} |"
-                )
-            if stage["name"] == "full night":
-                for area, seconds in list(stage["extra"]["dbt_model_seconds_by_area"].items())[:6]:
-                    lines.append(
-                        f"| {size} | &nbsp;&nbsp;&nbsp;&nbsp;dbt models in {area} | {seconds} | |"
-                    )
+            lines += _stage_rows(size, stage, areas=6 if stage["name"] == "full night" else 0)
     lines += ["", "## Agreement of the core KPIs (published = DuckDB query = pandas)", ""]
     for result in results:
         for way, outcome in result["agreement"].items():
@@ -386,24 +433,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--employees", help="comma-separated sizes, e.g. 10000,100000")
     parser.add_argument("--scale", choices=sorted(SCALES), default="standard")
     parser.add_argument("--years", type=int, default=10)
-    parser.add_argument("--name", default="pipeline", help="results file name under bench/results")
+    parser.add_argument("--until", choices=["publication", "warehouse"], default="publication")
+    parser.add_argument("--name", help="results file name under bench/results")
     args = parser.parse_args(argv)
+    warehouse_only = args.until == "warehouse"
+    name = args.name or ("warehouse" if warehouse_only else "pipeline")
     sizes = [int(s) for s in args.employees.split(",")] if args.employees else SCALES[args.scale]
     command = "peoplemart bench " + " ".join(argv if argv is not None else sys.argv[1:])
     results = []
     for employees in sizes:
         work = Path(tempfile.mkdtemp(prefix=f"peoplemart-bench-{employees}-"))
         try:
-            results.append(bench_size(employees, args.years, work))
+            run = bench_warehouse if warehouse_only else bench_size
+            results.append(run(employees, args.years, work))
         finally:
             if not os.environ.get("PEOPLEMART_BENCH_KEEP"):
                 shutil.rmtree(work, ignore_errors=True)
         print(json.dumps(results[-1]["stages"], indent=1, default=str), flush=True)
+    if warehouse_only:
+        text = warehouse_markdown(results, args.years, command.strip())
+        path = write_results(name, {"machine": machine_facts(), "results": results}, text)
+        print(text)
+        print(f"results: {path}")
+        return
     summary = summarise(results)
     text = markdown(results, summary, args.years, command.strip())
-    path = write_results(
-        args.name, {"machine": machine_facts(), "results": results, **summary}, text
-    )
+    path = write_results(name, {"machine": machine_facts(), "results": results, **summary}, text)
     print(text)
     print(f"results: {path}")
     if any(not check["met"] for check in summary["targets"]):

@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _postgres_option(run)
 
+    build = commands.add_parser(
+        "build",
+        help="ingest and build the warehouse with its tests; no KPI tables, no publication",
+    )
+    build.add_argument("--landing", type=Path, required=True, help="folder the deliveries land in")
+    build.add_argument("--home", type=Path, required=True)
+
     publish = commands.add_parser(
         "publish",
         help="KPI tables, quality gate and publication again from the warehouse as it stands",
@@ -124,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["standard", "large"],
         default="standard",
         help="standard: 10,000 and 100,000 employees; large: also 1,000,000",
+    )
+    bench.add_argument(
+        "--until",
+        choices=["publication", "warehouse"],
+        default="publication",
+        help="publication: full and incremental nights with the baselines; warehouse: only a "
+        "full `peoplemart build` (ingestion and the dbt build), for sizes whose whole night "
+        "takes hours",
     )
     return parser
 
@@ -231,15 +246,16 @@ def cmd_run(args, job_name: str = "nightly") -> int:
     from orchestration.runner import WriterBusy, raise_alert, run_pipeline
 
     command = "run" if job_name == "nightly" else job_name
+    ingests = job_name in ("nightly", "build")
     home, landing = args.home.resolve(), args.landing.resolve()
-    if job_name == "nightly" and not landing.is_dir():
-        print(f"peoplemart run: landing folder {landing} does not exist", file=sys.stderr)
+    if ingests and not landing.is_dir():
+        print(f"peoplemart {command}: landing folder {landing} does not exist", file=sys.stderr)
         return 2
-    if job_name != "nightly" and not (home / "warehouse.duckdb").exists():
+    if not ingests and not (home / "warehouse.duckdb").exists():
         print(f"peoplemart {command}: no warehouse in {home}", file=sys.stderr)
         return 2
     print(f"peoplemart {command}: {landing} -> {home}")
-    if args.postgres:
+    if getattr(args, "postgres", None):
         os.environ["PEOPLEMART_POSTGRES"] = args.postgres
     try:
         report = run_pipeline(home, landing, job_name=job_name)
@@ -255,6 +271,10 @@ def cmd_run(args, job_name: str = "nightly") -> int:
         print(f"peoplemart {command}: the run failed; see the failures above", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_build(args) -> int:
+    return cmd_run(args, job_name="build")
 
 
 def cmd_publish(args) -> int:
@@ -426,7 +446,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     # The benchmark lives beside the package (bench/), as the generator does.
     from bench.run import main as bench_main
 
-    options = ["--years", str(args.years), "--scale", args.scale]
+    options = ["--years", str(args.years), "--scale", args.scale, "--until", args.until]
     if args.employees:
         options += ["--employees", args.employees]
     bench_main(options)
@@ -442,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         "dev": cmd_dev,
         "demo": cmd_demo,
         "runs": cmd_runs,
+        "build": cmd_build,
         "publish": cmd_publish,
         "grant-manager": cmd_grant_manager,
         "postgres": cmd_postgres,

@@ -26,6 +26,17 @@ publish_job = dg.define_asset_job(
     op_retry_policy=crash_retry_policy_from_env(),
 )
 
+# Ingestion and the dbt build with its tests, nothing published: for an organisation large enough
+# to build the warehouse and publish (`publish` above) at different times, and for measuring the
+# warehouse build alone at a million employees.
+build_job = dg.define_asset_job(
+    "build",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("metrics", "publish"),
+    tags={"peoplemart/warehouse-writer": "true"},
+    description="Ingest new deliveries, build and test the warehouse; publish nothing.",
+    op_retry_policy=crash_retry_policy_from_env(),
+)
+
 nightly_schedule = dg.ScheduleDefinition(
     job=nightly_job,
     cron_schedule="0 2 * * *",

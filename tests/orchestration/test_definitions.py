@@ -36,6 +36,19 @@ def test_dbt_tests_are_asset_checks_and_raw_assets_have_balance_checks(defs):
     assert any(name.startswith("unique_stg_hris__employees") for _, name in checks)
 
 
+def test_build_job_ingests_and_builds_but_publishes_nothing(defs):
+    graph = defs.resolve_asset_graph()
+    job = defs.resolve_job_def("build")
+    selected = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    assert "hris/employees" in selected
+    assert any(key.endswith("fct_workforce_monthly") for key in selected)
+    assert any(key.endswith("fct_retention_periods") for key in selected)
+    publishing = {"kpi_tables", "survey_results", "publication_candidate", "serving_publication"}
+    assert not publishing & selected
+    everything = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert publishing <= everything
+
+
 def test_nightly_schedule_runs_at_two_in_amsterdam(defs):
     schedule = defs.resolve_schedule_def("nightly_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
