@@ -172,18 +172,11 @@ def bench_warehouse(employees: int, years: int, work: Path) -> dict:
 
 
 def warehouse_markdown(results: list[dict], years: int, command: str) -> str:
-    lines = [
-        "# Warehouse build benchmark",
-        "",
-        f"`{command}`, {dt.date.today().isoformat()}, {years} years of history: generation, then "
-        "`peoplemart build` (ingestion, the dbt build with its tests; nothing published) on "
-        "everything but the newest HR snapshot. Peak RSS is the whole process tree.",
-        "",
-        f"Machine: {machine_facts()}",
-        "",
-        "| employees | stage | seconds | peak RSS MB |",
-        "|---:|---|---:|---:|",
-    ]
+    what = (
+        "Generation, then `peoplemart build` (ingestion, the dbt build with its tests; nothing "
+        "published) on everything but the newest HR snapshot. Peak RSS is the whole process tree."
+    )
+    lines = _stage_table("Warehouse build benchmark", command, years, what)
     for result in results:
         size = f"{result['employees']:,}"
         for stage in result["stages"]:
@@ -363,6 +356,20 @@ def _peak_stage(result: dict) -> str:
     return f"the peak is in {top['stage']} ({top['peak_rss_mb']} MB)"
 
 
+def _stage_table(title: str, command: str, years: int, what: str) -> list[str]:
+    """A results page's opening, up to the head of its table of stages."""
+    return [
+        f"# {title}",
+        "",
+        f"`{command}`, {dt.date.today().isoformat()}, {years} years of history. {what}",
+        "",
+        f"Machine: {machine_facts()}",
+        "",
+        "| employees | stage | seconds | peak RSS MB |",
+        "|---:|---|---:|---:|",
+    ]
+
+
 def _stage_rows(size: str, stage: dict, areas: int) -> list[str]:
     """A stage's table rows: its total, its parts, and the dbt areas that took longest."""
     rows = [f"| {size} | {stage['name']} | {stage['seconds']} | {stage['peak_rss_mb']} |"]
@@ -377,18 +384,11 @@ def _stage_rows(size: str, stage: dict, areas: int) -> list[str]:
 
 
 def markdown(results: list[dict], summary: dict, years: int, command: str) -> str:
-    lines = [
-        "# Pipeline benchmark",
-        "",
-        f"`{command}`, {dt.date.today().isoformat()}, {years} years of history. Peak RSS is the "
-        "whole process tree. A full night loads everything but the newest HR snapshot; the "
-        "incremental night then loads that snapshot on top of the warehouse.",
-        "",
-        f"Machine: {machine_facts()}",
-        "",
-        "| employees | stage | seconds | peak RSS MB |",
-        "|---:|---|---:|---:|",
-    ]
+    what = (
+        "Peak RSS is the whole process tree. A full night loads everything but the newest HR "
+        "snapshot; the incremental night then loads that snapshot on top of the warehouse."
+    )
+    lines = _stage_table("Pipeline benchmark", command, years, what)
     for result in results:
         size = f"{result['employees']:,}"
         for stage in result["stages"]:
