@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.duckdb_memory import bounded_connect
 from metrics.kpi_tables import GRAINS, TOTAL, table_name
 
 DASHBOARD = "dashboard.html"
@@ -95,7 +96,7 @@ def _spp(con: duckdb.DuckDBPyConnection) -> list[list]:
 
 
 def build_payload(serving: Path) -> dict:
-    with duckdb.connect(str(serving), read_only=True) as con:
+    with bounded_connect(serving, read_only=True) as con:
         run_id = con.sql("select any_value(run_id) from kpi.kpi_catalog").fetchall()[0][0]
         labels = dict(
             con.sql("select name, coalesce(dutch_name, label) from kpi.kpi_catalog").fetchall()

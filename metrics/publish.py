@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.duckdb_memory import bounded_connect
 from ingestion.retention import key_table
 from metrics import postgres
 from metrics.published import published_tables
@@ -47,7 +48,7 @@ def publish(home: Path, run_id: str, postgres_dsn: str | None = None) -> Publica
     staged.unlink(missing_ok=True)
     staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    con = duckdb.connect()
+    con = bounded_connect()
     try:
         con.execute(f"attach '{warehouse}' as warehouse (read_only)")
         con.execute(f"attach '{staged}' as serving (storage_version '{STORAGE_VERSION}')")
@@ -119,7 +120,7 @@ def _export_parquet(home: Path, staged: Path, run_id: str, counts: dict[str, int
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    with duckdb.connect(str(staged), read_only=True) as con:
+    with bounded_connect(staged, read_only=True) as con:
         for name in counts:
             schema, table = name.split(".", 1)
             con.execute(
@@ -160,7 +161,7 @@ def remove_people_from_old_copies(
         )
     previous = home / PREVIOUS
     if previous.exists():
-        with duckdb.connect() as con:
+        with bounded_connect() as con:
             con.execute(f"attach '{previous}' as rollback_copy")
             key_table(con, "retention_keys", keys)
             for schema, table in published_tables(con, "rollback_copy"):
@@ -170,7 +171,7 @@ def remove_people_from_old_copies(
                     removed[f"{PREVIOUS}:{schema}.{table}"] = changed
             con.execute("checkpoint rollback_copy")
     for export in sorted((home / "exports").glob("*/*.parquet")):
-        with duckdb.connect() as con:
+        with bounded_connect() as con:
             # Most exports name nobody (the KPI tables: 63 million rows at 100,000 employees);
             # only those with a person column are read and rewritten.
             if not _names_people(_columns(con, f"read_parquet('{export}')")):

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from ingestion.duckdb_memory import bounded_connect
 from metrics.anonymity import Partition, checked_min_group_size, suppress
 from metrics.kpi_tables import MetricSql
 from metrics.query import KpiQuery, KpiQueryError
@@ -163,7 +164,7 @@ def anonymity_flags(groups: pl.DataFrame, parent: dict, min_group_size: int) -> 
 
 def _evaluate(frame: pl.DataFrame, expressions: dict[str, str]) -> pl.DataFrame:
     """The governed derived-metric expressions, evaluated by DuckDB on the summed components."""
-    con = duckdb.connect()
+    con = bounded_connect()
     try:
         con.register("summed", frame)
         select = ", ".join(f"({expr}) as {name}" for name, expr in expressions.items())
@@ -190,7 +191,7 @@ def publish_survey_results(
     ]
     # MetricFlow plans the SQL in-process (no `mf` start-up per question); DuckDB runs it.
     planner = MetricSql(project_dir)
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with bounded_connect(home / "warehouse.duckdb", read_only=True) as con:
         cells = _numbers(con.sql(planner.sql(components, group_by)).pl(), components)
         driver_inputs = _inputs(manifest, DRIVER_METRIC)
         drivers = _numbers(
@@ -202,7 +203,7 @@ def publish_survey_results(
     renames["wave__wave_id"], renames["wave__anonymity"] = "wave_id", "anonymity"
     cells = cells.rename(renames, strict=False)
     drivers = drivers.rename(renames, strict=False)
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with bounded_connect(home / "warehouse.duckdb", read_only=True) as con:
         parent, _ = _tree(con)
     # Invitations carry no wave anonymity of their own: take it from the wave's respondents.
     anonymity = dict(cells.drop_nulls("anonymity").select("wave_id", "anonymity").iter_rows())
@@ -236,7 +237,7 @@ def publish_survey_results(
         if drivers.height
         else None
     )
-    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+    with bounded_connect(home / "warehouse.duckdb") as con:
         con.execute("create schema if not exists survey")
         con.register("results_frame", results)
         con.execute(f"create or replace table {RESULTS_TABLE} as select * from results_frame")
@@ -317,7 +318,7 @@ def answer_survey(query: KpiQuery, home: Path) -> pl.DataFrame:
           and (cast(? as date) is null or waves.start_date <= cast(? as date))
         order by all"""
     start, end = query.start, query.end
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with bounded_connect(home / "warehouse.duckdb", read_only=True) as con:
         tables = {r[0] for r in con.sql(
             "select schema_name || '.' || table_name from duckdb_tables()").fetchall()}  # fmt: skip
         if table not in tables:

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ingestion.duckdb_memory import bounded_connect
 from ingestion.retention import frozen_before, key_table
 from metrics.published import published_tables
 from quality.identities import HEADCOUNT_FLOW_RESIDUALS
@@ -274,7 +275,7 @@ def _volumes(previous: Path | None, removed_keys: list[str], unchecked: set[str]
             current["previous_rows"] = pd.NA
             current["ratio"] = 1.0
             return current
-        with duckdb.connect(str(previous), read_only=True) as old:
+        with bounded_connect(previous, read_only=True) as old:
             key_table(old, "removed", removed_keys)
             before = {}
             for name in _qualified(published_tables(old)):
@@ -421,7 +422,7 @@ def run_suites(suites: list[Suite], warehouse: Path) -> list[SuiteResult]:
     context.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)
     batches = context.data_sources.add_pandas("warehouse")
     results = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with bounded_connect(warehouse, read_only=True) as con:
         for index, suite in enumerate(suites):
             frame = suite.frame(con)
             asset = batches.add_dataframe_asset(f"frame_{index}")

@@ -17,6 +17,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
+from ingestion.duckdb_memory import bounded_connect, memory_limit
 from ingestion.privacy import Pseudonymiser
 from ingestion.retention import RetentionPolicy
 
@@ -65,12 +66,7 @@ class PeoplemartHome(dg.ConfigurableResource):
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         self.home_path.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.warehouse_path))
-        limit = self.duckdb_memory_limit.strip()
-        if not limit.replace(".", "").rstrip("KMGTiBb").isdigit():
-            raise ValueError(f"PEOPLEMART_DUCKDB_MEMORY_LIMIT must look like 3GB, got {limit!r}")
-        con.execute(f"set memory_limit = '{limit}'")
-        return con
+        return bounded_connect(self.warehouse_path, limit=self.duckdb_memory_limit)
 
     @contextmanager
     def postgres_dsn(self) -> Iterator[str | None]:
@@ -154,7 +150,7 @@ def peoplemart_home_from_env() -> PeoplemartHome:
         retention_hr_years=int(os.environ.get("PEOPLEMART_RETENTION_HR_YEARS", "2")),
         retention_finance_years=int(os.environ.get("PEOPLEMART_RETENTION_FINANCE_YEARS", "7")),
         retention_as_of=os.environ.get("PEOPLEMART_RETENTION_AS_OF") or None,
-        duckdb_memory_limit=os.environ.get("PEOPLEMART_DUCKDB_MEMORY_LIMIT", "3GB"),
+        duckdb_memory_limit=memory_limit(),
     )
 
 

@@ -5,8 +5,8 @@ PostgreSQL), which waits for the quality gate."""
 import json
 
 import dagster as dg
-import duckdb
 
+from ingestion.duckdb_memory import bounded_connect
 from ingestion.retention import forget_pending_keys, hr_horizon, pending_keys
 from metrics.catalog import CATALOG_TABLE, catalog_from_project
 from metrics.dashboard import write_dashboard
@@ -86,7 +86,7 @@ def kpi_tables(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
 def publication_candidate(peoplemart: PeoplemartHome):
     """What is about to be published, as it stands in the warehouse; the quality gate's checks
     run on it and block the publication when one fails."""
-    with duckdb.connect(str(peoplemart.warehouse_path), read_only=True) as con:
+    with bounded_connect(peoplemart.warehouse_path, read_only=True) as con:
         tables = published_tables(con)
     return dg.MaterializeResult(metadata={"tables": len(tables)})
 
