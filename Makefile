@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_PYTHON := $(shell command -v $(PYTHON))
 
-.PHONY: install browser demo test test-fast dev bench bench-large bench-ingest lint fmt dbt-build check clean docs
+.PHONY: install browser demo test test-fast test-spark dev bench bench-large bench-ingest lint fmt dbt-build check clean docs
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -40,6 +40,12 @@ demo: install ## generate a synthetic organisation into demo/ and run the whole 
 test: install browser ## lint + the whole test suite (unit, dbt, Dagster, end-to-end, browser)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 --dist loadgroup --durations=15
+
+# Not in `make test`: five minutes of Spark's per-statement start-up on two cores, and a Java
+# runtime (17+) the machine must have.
+test-spark: install ## the dbt project built on Spark (pyspark, local); marts equal DuckDB's
+	$(UV) sync --frozen --compile-bytecode --group spark
+	$(BIN)/pytest -m spark
 
 test-fast: install
 	$(BIN)/pytest -n 2 -m "not slow"

@@ -50,6 +50,9 @@ def publish(home: Path, run_id: str, postgres_dsn: str | None = None) -> Publica
     counts: dict[str, int] = {}
     con = bounded_connect()
     try:
+        # A copy in any row order is the same table (readers order what they read); keeping the
+        # order would make DuckDB buffer the KPI tables' tens of millions of rows to write them.
+        con.execute("set preserve_insertion_order = false")
         con.execute(f"attach '{warehouse}' as warehouse (read_only)")
         con.execute(f"attach '{staged}' as serving (storage_version '{STORAGE_VERSION}')")
         tables = published_tables(con, "warehouse")
@@ -121,6 +124,7 @@ def _export_parquet(home: Path, staged: Path, run_id: str, counts: dict[str, int
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     with bounded_connect(staged, read_only=True) as con:
+        con.execute("set preserve_insertion_order = false")
         for name in counts:
             schema, table = name.split(".", 1)
             con.execute(

@@ -26,12 +26,14 @@
 {% macro age_band_boundaries() %}{{ return([25, 35, 45, 55, 60, 65]) }}{% endmacro %}
 {% macro tenure_band_boundaries() %}{{ return([1, 2, 5, 10]) }}{% endmacro %}
 
-{#- Whole years completed between two dates (birthday logic), portable across adapters. -#}
+{#- Whole years completed between two dates (birthday logic), portable across adapters. The
+    year count passed to dateadd is parenthesised: dbt-spark multiplies the interval by 12
+    textually (`year(b) - year(a) * 12`), which made every age and tenure band wrong on Spark. -#}
 {% macro completed_years(from_date, to_date) -%}
     (
         {{ dbt.datediff(from_date, to_date, 'year') }}
         - case
-            when {{ dbt.dateadd('year', dbt.datediff(from_date, to_date, 'year'), from_date) }}
+            when {{ dbt.dateadd('year', '(' ~ dbt.datediff(from_date, to_date, 'year') ~ ')', from_date) }}
                 > {{ to_date }} then 1
             else 0
         end

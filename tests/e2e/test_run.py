@@ -311,31 +311,74 @@ def test_the_same_dbt_project_builds_the_same_marts_on_postgresql(first_run, tmp
         )
         assert build.returncode == 0, build.stdout[-6000:]
         assert " ERROR=0 SKIP=0 " in build.stdout, build.stdout[-2000:]
-        with (
-            psycopg.connect(dsn) as conn,
-            duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as duck,
+        with psycopg.connect(dsn) as conn:
+            assert_marts_equal(home, lambda table, query: conn.execute(query).fetchall())
+
+
+@pytest.mark.spark
+def test_the_same_dbt_project_builds_the_same_marts_on_spark(first_run, tmp_path):
+    """The same on Spark (pyspark in local mode: the engine an HR service provider would run on
+    a cluster): the run's sources as Spark tables, every dbt node passing, marts equal to
+    DuckDB's row for row. Needs Java (17+) and the `spark` dependency group."""
+    if shutil.which("java") is None:
+        pytest.fail("Spark needs a Java runtime (17 or later) on PATH")
+    _, home, _ = first_run
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as duck:
+        for schema, table in sorted(
+            {(s["schema"], s["identifier"]) for s in manifest["sources"].values()}
         ):
-            marts = duck.sql(
-                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
-            ).fetchall()
-            assert len(marts) > 25
-            for (table,) in marts:
-                columns = ", ".join(
-                    f'"{name}"'
-                    for (name,) in duck.execute(
-                        "select column_name from duckdb_columns() where schema_name = 'marts' "
-                        "and table_name = ? order by column_index",
-                        [table],
-                    ).fetchall()
-                )
-                query = f'select {columns} from marts."{table}"'
-                on_duckdb = comparable(duck.execute(query).fetchall())
-                on_postgres = comparable(conn.execute(query).fetchall())
-                assert len(on_duckdb) == len(on_postgres), table
-                differing = [
-                    (a, b) for a, b in zip(on_duckdb, on_postgres, strict=True) if not same(a, b)
-                ]
-                assert differing == [], (table, differing[:3])
+            duck.execute(
+                f'copy (select * from {schema}."{table}") '
+                f"to '{sources / f'{schema}.{table}.parquet'}' (format parquet)"
+            )
+    work, marts = tmp_path / "spark", tmp_path / "marts"
+    work.mkdir()
+    build = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.spark_build", sources, tmp_path / "target", marts],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=os.environ
+        | {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "DO_NOT_TRACK": "1"},
+    )
+    assert build.returncode == 0, build.stdout[-6000:] + build.stderr[-3000:]
+    assert " ERROR=0 SKIP=0 " in build.stdout, build.stdout[-2000:]
+    assert_marts_equal(
+        home,
+        lambda table, query: duckdb.sql(
+            query.replace(f'marts."{table}"', f"read_parquet('{marts / table}/*.parquet')")
+        ).fetchall(),
+    )
+
+
+def assert_marts_equal(home: Path, rows_elsewhere) -> None:
+    """Every mart of the DuckDB warehouse has the same rows elsewhere: `rows_elsewhere(table,
+    query)` runs the same select of the mart's columns on the other engine."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as duck:
+        marts = duck.sql(
+            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+        ).fetchall()
+        assert len(marts) > 25
+        for (table,) in marts:
+            columns = ", ".join(
+                f'"{name}"'
+                for (name,) in duck.execute(
+                    "select column_name from duckdb_columns() where schema_name = 'marts' "
+                    "and table_name = ? order by column_index",
+                    [table],
+                ).fetchall()
+            )
+            query = f'select {columns} from marts."{table}"'
+            on_duckdb = comparable(duck.execute(query).fetchall())
+            elsewhere = comparable(rows_elsewhere(table, query))
+            assert len(on_duckdb) == len(elsewhere), table
+            differing = [
+                (a, b) for a, b in zip(on_duckdb, elsewhere, strict=True) if not same(a, b)
+            ]
+            assert differing == [], (table, differing[:3])
 
 
 def comparable(rows: list[tuple]) -> list[tuple]:

@@ -37,7 +37,10 @@ final as (
 select
     cost_center,
     month_start_date,
-    cast(fte_days / days_in_month as {{ dbt.type_numeric() }}) as hr_average_fte,
+    cast(cast(fte_days as {{ type_double() }}) / days_in_month as {{ dbt.type_numeric() }}) as hr_average_fte,
     headcount_at_month_end as hr_headcount_at_month_end,
-    cast(salary_days / days_in_month as decimal(18, 2)) as hr_salary
+    -- Rounded half up to the cent in a way every engine computes alike: twice the amount in
+    -- cents over the days is an integer exactly on a half cent, so floor((2x + 1) / 2) is exact
+    -- where a cast of the quotient would round the binary double (DuckDB) or the decimal (Spark).
+    cast(floor((salary_days * 200 / days_in_month + 1) / 2) / 100 as decimal(18, 2)) as hr_salary
 from final

@@ -74,7 +74,7 @@ due as (
         milestone_days.deadline_sick_day,
         cast({{ dbt.dateadd(
             'day',
-            'milestone_days.deadline_sick_day - case_spells.case_sick_days_before - 1',
+            '(milestone_days.deadline_sick_day - case_spells.case_sick_days_before - 1)',
             'case_spells.spell_start_date') }} as date) as due_date
     from case_spells
     cross join milestone_days

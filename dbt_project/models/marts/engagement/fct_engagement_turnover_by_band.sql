@@ -94,7 +94,7 @@ select
     count(*) as teams,
     sum(banded.members) as members,
     sum(banded.leavers_12_months) as leavers_12_months,
-    sum(banded.leavers_12_months) * 100.0 / nullif(sum(banded.members), 0)
+    cast(sum(banded.leavers_12_months) as {{ type_double() }}) * 100 / nullif(sum(banded.members), 0)
         as turnover_12_months_pct,
     max(case
         when cast({{ dbt.dateadd('day', 365, 'waves.end_date') }} as date) > snapshot.as_of_date

@@ -59,7 +59,7 @@ occupation_in_budget_years as (
         occupation.cost_center,
         occupation.job_family,
         occupation.year_start_date,
-        occupation.fte_days / (
+        cast(occupation.fte_days as {{ type_double() }}) / (
             {{ dbt.datediff('occupation.year_start_date', 'year_ends.last_day_counted', 'day') }}
             + 1
         ) as actual_average_fte

@@ -81,11 +81,12 @@ compared as (
         joined.hr_salary - joined.payroll_gross_salary as salary_difference,
         case
             when joined.payroll_paid_fte <> 0
-                then (joined.hr_average_fte - joined.payroll_paid_fte) / joined.payroll_paid_fte
+                then cast(joined.hr_average_fte - joined.payroll_paid_fte as {{ type_double() }}) / joined.payroll_paid_fte
         end as fte_difference_relative,
         case
             when joined.payroll_gross_salary <> 0
-                then (joined.hr_salary - joined.payroll_gross_salary) / joined.payroll_gross_salary
+                then cast(joined.hr_salary - joined.payroll_gross_salary as {{ type_double() }})
+                    / joined.payroll_gross_salary
         end as salary_difference_relative
     from joined
     left join mapped

@@ -36,7 +36,7 @@ aow as (
 
     select
         birth_dates.employee_key,
-        cast({{ dbt.dateadd('month', 'aow_ages.aow_years * 12 + aow_ages.aow_months',
+        cast({{ dbt.dateadd('month', '(aow_ages.aow_years * 12 + aow_ages.aow_months)',
                             'birth_dates.birth_date') }} as date) as aow_date,
         aow_ages.is_assumption as is_aow_date_assumed,
         case

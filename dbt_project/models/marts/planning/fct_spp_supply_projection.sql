@@ -96,7 +96,7 @@ family_rates as (
         supply.headcount,
         supply.fte,
         coalesce(leavers.leavers, 0) as leavers_36_months,
-        exposure.employed_days * 1.0 / window_days.days as average_headcount_36_months
+        cast(exposure.employed_days as {{ type_double() }}) / window_days.days as average_headcount_36_months
     from supply
     cross join window_days
     left join exposure
@@ -109,7 +109,7 @@ family_rates as (
 organisation_rate as (
 
     select
-        sum(leavers_36_months) / 3.0 / nullif(sum(average_headcount_36_months), 0) as rate
+        cast(sum(leavers_36_months) as {{ type_double() }}) / 3 / nullif(sum(average_headcount_36_months), 0) as rate
     from family_rates
 
 ),
@@ -122,7 +122,7 @@ rates as (
         case
             when family_rates.headcount < {{ var('spp_min_family_size') }}
                 then organisation_rate.rate
-            else family_rates.leavers_36_months / 3.0
+            else cast(family_rates.leavers_36_months as {{ type_double() }}) / 3
                 / nullif(family_rates.average_headcount_36_months, 0)
         end as measured_attrition_rate
     from family_rates

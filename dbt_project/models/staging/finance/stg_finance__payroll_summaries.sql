@@ -9,8 +9,8 @@ source as (
 renamed as (
 
     select
-        cast(period as varchar) as period,
-        cast(cost_center as varchar) as cost_center,
+        cast(period as {{ dbt.type_string() }}) as period,
+        cast(cost_center as {{ dbt.type_string() }}) as cost_center,
         cast(paid_fte as {{ type_double() }}) as paid_fte,
         cast(paid_headcount as bigint) as paid_headcount,
         cast(gross_salary_cost as decimal(18, 2)) as gross_salary_cost,

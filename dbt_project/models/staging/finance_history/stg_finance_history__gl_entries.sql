@@ -9,10 +9,10 @@ source as (
 renamed as (
 
     select
-        cast(entry_id as varchar) as entry_id,
-        cast(period as varchar) as period,
-        cast(cost_center as varchar) as cost_center,
-        cast(account_class as varchar) as account_class,
+        cast(entry_id as {{ dbt.type_string() }}) as entry_id,
+        cast(period as {{ dbt.type_string() }}) as period,
+        cast(cost_center as {{ dbt.type_string() }}) as cost_center,
+        cast(account_class as {{ dbt.type_string() }}) as account_class,
         cast(amount as decimal(18, 2)) as amount,
         {{ lineage_columns() }}
     from source

@@ -9,8 +9,8 @@ source as (
 renamed as (
 
     select
-        cast(absence_id as varchar) as absence_id,
-        cast(milestone as varchar) as milestone,
+        cast(absence_id as {{ dbt.type_string() }}) as absence_id,
+        cast(milestone as {{ dbt.type_string() }}) as milestone,
         cast(completed_date as date) as completed_date,
         {{ lineage_columns() }}
     from source

@@ -9,9 +9,9 @@ source as (
 renamed as (
 
     select
-        cast(job_code as varchar) as job_code,
-        cast(job_title as varchar) as job_title,
-        cast(job_family as varchar) as job_family,
+        cast(job_code as {{ dbt.type_string() }}) as job_code,
+        cast(job_title as {{ dbt.type_string() }}) as job_title,
+        cast(job_family as {{ dbt.type_string() }}) as job_family,
         cast(job_level as bigint) as job_level,
         {{ lineage_columns() }}
     from source

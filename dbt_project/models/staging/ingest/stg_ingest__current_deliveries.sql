@@ -9,8 +9,8 @@ source as (
 renamed as (
 
     select
-        cast(source as varchar) as source_system,
-        cast(delivery_id as varchar) as delivery_id
+        cast(source as {{ dbt.type_string() }}) as source_system,
+        cast(delivery_id as {{ dbt.type_string() }}) as delivery_id
     from source
 
 )

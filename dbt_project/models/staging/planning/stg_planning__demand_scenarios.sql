@@ -9,9 +9,9 @@ source as (
 renamed as (
 
     select
-        cast(scenario as varchar) as scenario,
+        cast(scenario as {{ dbt.type_string() }}) as scenario,
         cast(year as bigint) as year,
-        cast(job_family as varchar) as job_family,
+        cast(job_family as {{ dbt.type_string() }}) as job_family,
         cast(demand_fte as {{ type_double() }}) as demand_fte,
         {{ lineage_columns() }}
     from source

@@ -9,8 +9,8 @@ source as (
 renamed as (
 
     select
-        cast(wave_id as varchar) as wave_id,
-        cast(org_unit_id as varchar) as org_unit_id,
+        cast(wave_id as {{ dbt.type_string() }}) as wave_id,
+        cast(org_unit_id as {{ dbt.type_string() }}) as org_unit_id,
         cast(invited as bigint) as invited,
         {{ lineage_columns() }}
     from source

@@ -9,11 +9,11 @@ source as (
 renamed as (
 
     select
-        cast(wave_id as varchar) as wave_id,
-        cast(name as varchar) as name,
+        cast(wave_id as {{ dbt.type_string() }}) as wave_id,
+        cast(name as {{ dbt.type_string() }}) as name,
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,
-        cast(anonymity as varchar) as anonymity,
+        cast(anonymity as {{ dbt.type_string() }}) as anonymity,
         {{ lineage_columns() }}
     from source
 
