@@ -43,9 +43,12 @@ test: install browser ## lint + the whole test suite (unit, dbt, Dagster, end-to
 
 # Not in `make test`: five minutes of Spark's per-statement start-up on two cores, and a Java
 # runtime (17+) the machine must have.
+# Its own environment: with pyspark importable, pandera loads its Spark integration in every
+# pipeline process.
+SPARK_VENV := .venv-spark
 test-spark: install ## the dbt project built on Spark (pyspark, local); marts equal DuckDB's
-	$(UV) sync --frozen --compile-bytecode --group spark
-	$(BIN)/pytest -m spark
+	UV_PROJECT_ENVIRONMENT=$(SPARK_VENV) $(UV) sync --frozen --compile-bytecode --group spark
+	$(SPARK_VENV)/bin/pytest -m spark
 
 test-fast: install
 	$(BIN)/pytest -n 2 -m "not slow"

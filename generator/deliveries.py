@@ -130,6 +130,9 @@ class Generator:
         self.month_rows: list[pl.DataFrame] = []
         self.planted: list[dict] = []
         self.invited: list[pl.DataFrame] = []
+        # Chunks emitted so far: vacancy ids number within a chunk, and a unit's slots are spread
+        # over every chunk, so the chunk is part of the id.
+        self.chunks_emitted = 0
 
     # ---- plan -------------------------------------------------------------------------------
     def _waves(self) -> list[dict]:
@@ -302,12 +305,14 @@ class Generator:
 
     def _emit(self, result, slots: Slots) -> None:
         contracts = self._with_end_known(result.contracts, result.terminations)
+        chunk = self.chunks_emitted
+        self.chunks_emitted += 1
         for index, snapshot in enumerate(self.snapshot_days):
             self._write_persons(index, snapshot, result.persons)
             self._write_contracts(index, snapshot, contracts)
             self._write_terminations(index, snapshot, result.terminations)
             self._write_absences(index, snapshot, result.absences, result.milestones)
-            self._write_vacancies(index, snapshot, result.vacancies)
+            self._write_vacancies(index, snapshot, result.vacancies, chunk)
         self._write_survey(result)
         self._accumulate_months(result, contracts)
 
@@ -411,7 +416,14 @@ class Generator:
         )
         self._hris_file(index, "absence_milestones", CANONICAL).append(done)
 
-    def _write_vacancies(self, index, snapshot, vacancies) -> None:
+    def _write_vacancies(self, index, snapshot, vacancies, chunk: int) -> None:
+        self._hris_file(index, "vacancies", DUTCH).append(
+            self.vacancy_rows(vacancies, snapshot, chunk)
+        )
+
+    @classmethod
+    def vacancy_rows(cls, vacancies: pl.DataFrame, snapshot: int, chunk: int) -> pl.DataFrame:
+        """The vacancies file's rows of one chunk as the HR system knows them on `snapshot`."""
         rows = (
             vacancies.filter(pl.col("opened") <= snapshot)
             .with_columns(
@@ -437,8 +449,15 @@ class Generator:
                 .alias("n")
             )
             .select(
+                # Unfilled vacancies of two chunks can share day, unit and job (3,670 ids twice
+                # at 1,000,000 employees): the chunk makes them distinct.
                 pl.format(
-                    "VAC{}-{}-{}-{}", pl.col("opened"), "org_unit_id", "job_code", pl.col("n")
+                    "VAC{}-{}-{}-{}-{}",
+                    pl.col("opened"),
+                    "org_unit_id",
+                    "job_code",
+                    pl.lit(chunk),
+                    pl.col("n"),
                 ).alias("vacancy_id"),
                 "org_unit_id",
                 "job_code",
@@ -446,12 +465,12 @@ class Generator:
                 as_date(pl.col("opened")).alias("opened_date"),
                 as_date(pl.col("filled")).alias("filled_date"),
                 as_date(pl.col("cancelled")).alias("cancelled_date"),
-                self.employee_id("hired").alias("hired_employee_id"),
+                cls.employee_id("hired").alias("hired_employee_id"),
                 "is_internal_hire",
             )
             .unique("vacancy_id", keep="first", maintain_order=True)
         )
-        self._hris_file(index, "vacancies", DUTCH).append(rows)
+        return rows
 
     def _write_survey(self, result) -> None:
         contracts = result.contracts.filter(

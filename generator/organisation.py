@@ -60,7 +60,9 @@ CITIES = [
     "Maastricht",
     "Delft",
 ]
-UNMAPPED_COST_CENTER = "KP9990"
+# The board's cost center, unknown to HR. A code no unit can get (the root is KP0001, divisions
+# KP0101 and up, departments KP1001 and up): KP9990 was department 8,989's at 1,000,000 employees.
+UNMAPPED_COST_CENTER = "KP0000"
 
 
 @dataclass

@@ -5,10 +5,12 @@ import hashlib
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 
-from generator.deliveries import GeneratorConfig, generate
+from generator.deliveries import Generator, GeneratorConfig, generate
+from generator.organisation import UNMAPPED_COST_CENTER, build_organisation
 
 
 def digest_tree(root: Path) -> dict[str, str]:
@@ -187,4 +189,38 @@ def test_payroll_matches_hr_except_for_the_planted_differences(demo_like):
     payroll = pl.concat(
         [pl.read_csv(p / "payroll.csv") for p in sorted((demo_like / "finance").iterdir())]
     )
-    assert "KP9990" in set(payroll["cost_center"])
+    assert UNMAPPED_COST_CENTER in set(payroll["cost_center"])
+
+
+def test_an_unfilled_vacancy_of_two_chunks_gets_two_ids():
+    """A large organisation is simulated in chunks of slots (50,000 by default) and a unit's slots
+    are spread over every chunk. Found at 1,000,000 employees: two chunks gave an unfilled
+    vacancy of the same day, unit and job the same id (3,670 times), and ingestion rightly
+    quarantined both."""
+    unfilled = pl.DataFrame(
+        {
+            "org_unit_id": ["ORG0004"],
+            "job_code": ["ICT02"],
+            "fte": [1.0],
+            "opened": [19_600],
+            "filled": pl.Series([None], dtype=pl.Int64),
+            "hired_person": pl.Series([None], dtype=pl.Int64),
+            "is_internal_hire": pl.Series([None], dtype=pl.Boolean),
+            "cancelled": [19_645],
+        }
+    )
+    ids = [Generator.vacancy_rows(unfilled, 20_000, chunk)["vacancy_id"][0] for chunk in (0, 1)]
+    assert ids[0] != ids[1]
+    assert all(i.startswith("VAC19600-ORG0004-ICT02-") for i in ids)
+
+
+def test_the_boards_cost_center_is_no_units_even_at_a_million_employees():
+    """Found at 1,000,000 employees: department 8,989 got KP9990, the board's cost center that
+    HR does not know, and the finance extract carried it twice."""
+    organisation = build_organisation(
+        1_000_000, np.datetime64("2016-01-01"), np.datetime64("2025-12-31"),
+        np.random.default_rng(1),
+    )  # fmt: skip
+    codes = organisation.units["cost_center"]
+    assert UNMAPPED_COST_CENTER not in set(codes)
+    assert organisation.units.height > 80_000
