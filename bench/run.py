@@ -76,7 +76,7 @@ def dbt_seconds_by_area(home: Path) -> dict[str, float]:
 
 
 # DuckDB's bound per connection (PEOPLEMART_DUCKDB_MEMORY_LIMIT). The default, 3GB, lets a night
-# share the machine; at a million employees a uniqueness test over the day-exact pieces (270
+# share the machine; at a million employees a uniqueness test over the day-exact pieces (266
 # million rows) ran out of it beside another model, so a large organisation's night gets more of
 # the 16 GB it may use. An explicit setting in the environment wins.
 LARGE_ORGANISATION = 500_000
