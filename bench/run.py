@@ -33,7 +33,6 @@ import polars as pl
 from bench.baselines import compare
 from bench.measure import Stage, as_dict, machine_facts, measured, write_results
 from generator.deliveries import GeneratorConfig, generate
-from ingestion.duckdb_memory import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 
 PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
 SCALES = {"standard": [10_000, 100_000], "large": [10_000, 100_000, 1_000_000]}
@@ -75,38 +74,23 @@ def dbt_seconds_by_area(home: Path) -> dict[str, float]:
     return dict(sorted(areas.items(), key=lambda item: -item[1]))
 
 
-# DuckDB's bound per connection (PEOPLEMART_DUCKDB_MEMORY_LIMIT). The default, 3GB, lets a night
-# share the machine; at a million employees a uniqueness test over the day-exact pieces (266
-# million rows) ran out of it beside another model, so a large organisation's night gets more of
-# the 16 GB it may use. An explicit setting in the environment wins.
-LARGE_ORGANISATION = 500_000
-LARGE_DUCKDB_MEMORY_LIMIT = "10GB"
-
-
-def duckdb_memory_limit(employees: int) -> str:
-    if os.environ.get(MEMORY_LIMIT_ENV):
-        return os.environ[MEMORY_LIMIT_ENV]
-    return LARGE_DUCKDB_MEMORY_LIMIT if employees >= LARGE_ORGANISATION else DEFAULT_MEMORY_LIMIT
-
-
 def run_pipeline(
-    landing: Path, home: Path, name: str, employees: int, command: str = "run"
+    landing: Path, home: Path, name: str, command: str = "run"
 ) -> tuple[Stage, dict]:
     started = time.time()
-    limit = duckdb_memory_limit(employees)
     with measured(name) as stage:
         result = subprocess.run(
             [PEOPLEMART, command, "--landing", str(landing), "--home", str(home)],
             capture_output=True,
             text=True,
-            env=os.environ | {MEMORY_LIMIT_ENV: limit},
         )
     if result.returncode != 0:
         raise SystemExit(f"{name} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     runs = sorted((home / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime)
     report = json.loads(runs[-1].read_text())
     stage.extra = {
-        "duckdb_memory_limit": limit,
+        # Sized by the night itself (ingestion/duckdb_memory.py), as a user's night would be.
+        "duckdb_memory_limit": report["duckdb_memory_limit"],
         "stages": pipeline_stages(stage, report, started),
         "steps": [{k: s[k] for k in ("step", "seconds")} for s in report["steps"]],
         "dbt_model_seconds_by_area": dbt_seconds_by_area(home),
@@ -182,7 +166,7 @@ def bench_warehouse(employees: int, years: int, work: Path) -> dict:
     its tests (every mart, workforce and retention included), nothing published."""
     landing, home = work / "landing", work / "home"
     generation, _ = _generated(employees, years, landing, work / "held")
-    build, _ = run_pipeline(landing, home, "warehouse build", employees, command="build")
+    build, _ = run_pipeline(landing, home, "warehouse build", command="build")
     return {
         "employees": employees,
         "years": years,
@@ -213,7 +197,7 @@ def warehouse_markdown(results: list[dict], years: int, command: str) -> str:
 def bench_size(employees: int, years: int, work: Path) -> dict:
     landing, home, held = work / "landing", work / "home", work / "held"
     generation, newest = _generated(employees, years, landing, held)
-    full, _ = run_pipeline(landing, home, "full night", employees)
+    full, _ = run_pipeline(landing, home, "full night")
 
     expected = published(home)
     agreement = {}
@@ -236,7 +220,7 @@ def bench_size(employees: int, years: int, work: Path) -> dict:
         agreement[way] = f"{len(expected):,} values equal"
 
     (held / newest.name).rename(landing / "hris" / newest.name)
-    incremental, _ = run_pipeline(landing, home, "incremental night", employees)
+    incremental, _ = run_pipeline(landing, home, "incremental night")
     stages.append(incremental)
     return {
         "employees": employees,

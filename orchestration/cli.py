@@ -188,7 +188,8 @@ def print_summary(report) -> None:
     print()
     print(
         f"run {report.run_id}: {'succeeded' if report.success else 'FAILED'} in "
-        f"{report.finished_at - report.started_at:.1f}s"
+        f"{report.finished_at - report.started_at:.1f}s (DuckDB memory bound "
+        f"{report.duckdb_memory_limit})"
     )
     totals = defaultdict(lambda: [0, 0, 0, 0, 0])
     for f in report.files:

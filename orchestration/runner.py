@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.duckdb_memory import MEMORY_LIMIT_ENV, sized_memory_limit
+
 DAGSTER_YAML = """\
 telemetry:
   enabled: false
@@ -70,7 +72,9 @@ def writer_lock(home: Path):
 
 
 def prepare_environment(home: Path, landing: Path) -> None:
-    """Point resources, dbt and Dagster at this home; telemetry of every tool off."""
+    """Point resources, dbt and Dagster at this home; telemetry of every tool off; DuckDB's
+    memory bound sized for this night unless the environment sets it (dbt's profile and every
+    step read it from there)."""
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").write_text(
@@ -83,6 +87,7 @@ def prepare_environment(home: Path, landing: Path) -> None:
             "DAGSTER_HOME": str(dagster_home),
             "DO_NOT_TRACK": "1",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            MEMORY_LIMIT_ENV: sized_memory_limit(landing, home / "warehouse.duckdb"),
         }
     )
 
@@ -101,6 +106,7 @@ class RunReport:
     failures: list[str] = field(default_factory=list)
     retries: list[dict] = field(default_factory=list)
     retention: dict = field(default_factory=dict)
+    duckdb_memory_limit: str = ""
 
     @property
     def failed_checks(self) -> list[dict]:
@@ -169,6 +175,7 @@ def run_pipeline(home: Path, landing: Path, echo=print, job_name: str = "nightly
         landing=str(landing),
         home=str(home),
         steps=steps,
+        duckdb_memory_limit=os.environ[MEMORY_LIMIT_ENV],
     )
     for evaluation in result.get_asset_check_evaluations():
         report.checks.append(

@@ -1,15 +1,6 @@
-"""The benchmark's own decisions: DuckDB's bound per size, and what its results page says."""
+"""What the benchmark's results page says."""
 
-from bench.run import duckdb_memory_limit, warehouse_markdown
-from ingestion.duckdb_memory import MEMORY_LIMIT_ENV
-
-
-def test_a_million_employees_get_more_duckdb_memory_and_the_environment_wins(monkeypatch):
-    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
-    assert duckdb_memory_limit(100_000) == "3GB"
-    assert duckdb_memory_limit(1_000_000) == "10GB"
-    monkeypatch.setenv(MEMORY_LIMIT_ENV, "6GB")
-    assert duckdb_memory_limit(1_000_000) == "6GB"
+from bench.run import warehouse_markdown
 
 
 def test_the_warehouse_page_names_the_limit_and_judges_sixteen_gigabytes():
