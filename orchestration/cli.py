@@ -140,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
         "full `peoplemart build` (ingestion and the dbt build), for sizes whose whole night "
         "takes hours",
     )
+    bench.add_argument(
+        "--landing",
+        type=Path,
+        help="with --until warehouse and one size: a landing folder generated before for it",
+    )
     return parser
 
 
@@ -189,7 +194,7 @@ def print_summary(report) -> None:
     print(
         f"run {report.run_id}: {'succeeded' if report.success else 'FAILED'} in "
         f"{report.finished_at - report.started_at:.1f}s (DuckDB memory bound "
-        f"{report.duckdb_memory_limit})"
+        f"{report.duckdb_memory_limit}, dbt threads {report.dbt_threads})"
     )
     totals = defaultdict(lambda: [0, 0, 0, 0, 0])
     for f in report.files:
@@ -450,6 +455,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     options = ["--years", str(args.years), "--scale", args.scale, "--until", args.until]
     if args.employees:
         options += ["--employees", args.employees]
+    if args.landing:
+        options += ["--landing", str(args.landing.resolve())]
     bench_main(options)
     return 0
 

@@ -17,7 +17,12 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.duckdb_memory import MEMORY_LIMIT_ENV, sized_memory_limit
+from ingestion.duckdb_memory import (
+    DBT_THREADS_ENV,
+    MEMORY_LIMIT_ENV,
+    sized_dbt_threads,
+    sized_memory_limit,
+)
 
 DAGSTER_YAML = """\
 telemetry:
@@ -88,6 +93,7 @@ def prepare_environment(home: Path, landing: Path) -> None:
             "DO_NOT_TRACK": "1",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             MEMORY_LIMIT_ENV: sized_memory_limit(landing, home / "warehouse.duckdb"),
+            DBT_THREADS_ENV: sized_dbt_threads(landing, home / "warehouse.duckdb"),
         }
     )
 
@@ -107,6 +113,7 @@ class RunReport:
     retries: list[dict] = field(default_factory=list)
     retention: dict = field(default_factory=dict)
     duckdb_memory_limit: str = ""
+    dbt_threads: str = ""
 
     @property
     def failed_checks(self) -> list[dict]:
@@ -176,6 +183,7 @@ def run_pipeline(home: Path, landing: Path, echo=print, job_name: str = "nightly
         home=str(home),
         steps=steps,
         duckdb_memory_limit=os.environ[MEMORY_LIMIT_ENV],
+        dbt_threads=os.environ[DBT_THREADS_ENV],
     )
     for evaluation in result.get_asset_check_evaluations():
         report.checks.append(

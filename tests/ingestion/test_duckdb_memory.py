@@ -5,9 +5,11 @@ import pytest
 
 from ingestion import duckdb_memory
 from ingestion.duckdb_memory import (
+    DBT_THREADS_ENV,
     MEMORY_LIMIT_ENV,
     bounded_connect,
     memory_limit,
+    sized_dbt_threads,
     sized_memory_limit,
 )
 
@@ -90,3 +92,17 @@ def test_the_large_bound_leaves_most_of_a_small_machine_and_the_environment_wins
     assert sized_memory_limit(None, warehouse) == "4GB"
     monkeypatch.setenv(MEMORY_LIMIT_ENV, "6GB")
     assert sized_memory_limit(None, warehouse) == "6GB"
+
+
+def test_a_large_organisation_builds_one_dbt_model_at_a_time(monkeypatch, tmp_path):
+    monkeypatch.delenv(DBT_THREADS_ENV, raising=False)
+    landing = tmp_path / "landing"
+    _sparse(landing / "hris" / "2025-01-31" / "contracts.csv", 1_000)
+    assert sized_dbt_threads(landing, None) == "2"
+    _sparse(landing / "hris" / "2025-01-31" / "contracts.csv", 2_500_000_000)
+    assert sized_dbt_threads(landing, None) == "1"
+    monkeypatch.setenv(DBT_THREADS_ENV, "3")
+    assert sized_dbt_threads(landing, None) == "3"
+    monkeypatch.setenv(DBT_THREADS_ENV, "0")
+    with pytest.raises(ValueError, match=DBT_THREADS_ENV):
+        sized_dbt_threads(landing, None)
