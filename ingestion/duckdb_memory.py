@@ -70,9 +70,11 @@ def sized_memory_limit(landing: Path | None, warehouse: Path | None) -> str:
 
 def sized_dbt_threads(landing: Path | None, warehouse: Path | None) -> str:
     """dbt's threads for the night: the environment's when set, else 2, and 1 for a large
-    organisation. Two models building at once share one buffer pool, so both spill: at a million
-    employees the two monthly facts (workforce, nulverzuim) filled 35 GB of disk with spill
-    together. DuckDB already uses every core inside one model, so one thread costs little."""
+    organisation. Two models building at once share one buffer pool, so both spill more: at a
+    million employees with two threads the two monthly facts (workforce, nulverzuim) filled the
+    disk together. One thread bounds that but is not enough on its own: fct_workforce_monthly
+    alone then filled it too (DECISIONS.md, 2026-11-30, late night). DuckDB already uses every
+    core inside one model, so the thread costs little."""
     explicit = os.environ.get(DBT_THREADS_ENV, "").strip()
     if explicit:
         if not explicit.isdigit() or int(explicit) < 1:
