@@ -181,8 +181,9 @@ def bench_warehouse(employees: int, years: int, work: Path, landing: Path | None
 
 def warehouse_markdown(results: list[dict], years: int, command: str) -> str:
     what = (
-        "Generation, then `peoplemart build` (ingestion, the dbt build with its tests; nothing "
-        "published) on everything but the newest HR snapshot. Peak RSS is the whole process tree."
+        "Generation (not when `--landing` reuses a landing), then `peoplemart build` (ingestion, "
+        "the dbt build with its tests; nothing published) on everything but the newest HR "
+        "snapshot. Peak RSS is the whole process tree."
     )
     lines = _stage_table("Warehouse build benchmark", command, years, what)
     for result in results:

@@ -16,6 +16,12 @@ from pathlib import Path
 import duckdb
 
 MEMORY_LIMIT_ENV = "PEOPLEMART_DUCKDB_MEMORY_LIMIT"
+
+
+class NightSettingError(ValueError):
+    """A memory or thread setting in the environment that a night cannot use."""
+
+
 DBT_THREADS_ENV = "PEOPLEMART_DBT_THREADS"
 DEFAULT_MEMORY_LIMIT = "3GB"
 # Spilling does not save every operator: at a million employees x 10 years a uniqueness test over
@@ -34,7 +40,7 @@ def memory_limit(value: str | None = None) -> str:
     only at the first query of a night."""
     limit = (value or os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT).strip()
     if not limit.replace(".", "").rstrip("KMGTiBb").isdigit():
-        raise ValueError(f"{MEMORY_LIMIT_ENV} must look like 3GB, got {limit!r}")
+        raise NightSettingError(f"{MEMORY_LIMIT_ENV} must look like 3GB, got {limit!r}")
     return limit
 
 
@@ -78,7 +84,9 @@ def sized_dbt_threads(landing: Path | None, warehouse: Path | None) -> str:
     explicit = os.environ.get(DBT_THREADS_ENV, "").strip()
     if explicit:
         if not explicit.isdigit() or int(explicit) < 1:
-            raise ValueError(f"{DBT_THREADS_ENV} must be a whole number from 1, got {explicit!r}")
+            raise NightSettingError(
+                f"{DBT_THREADS_ENV} must be a whole number from 1, got {explicit!r}"
+            )
         return explicit
     return "1" if is_large(landing, warehouse) else "2"
 

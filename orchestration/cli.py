@@ -248,6 +248,7 @@ def print_summary(report) -> None:
 
 
 def cmd_run(args, job_name: str = "nightly") -> int:
+    from ingestion.duckdb_memory import NightSettingError
     from orchestration.defs.resources import alert_webhook_from_env
     from orchestration.runner import WriterBusy, raise_alert, run_pipeline
 
@@ -268,6 +269,9 @@ def cmd_run(args, job_name: str = "nightly") -> int:
     except WriterBusy as busy:
         print(f"peoplemart {command}: {busy}", file=sys.stderr)
         return 3
+    except NightSettingError as setting:
+        print(f"peoplemart {command}: {setting}", file=sys.stderr)
+        return 2
     print_summary(report)
     path = report.write(home)
     print(f"  run report: {path}")

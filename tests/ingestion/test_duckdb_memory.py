@@ -106,3 +106,15 @@ def test_a_large_organisation_builds_one_dbt_model_at_a_time(monkeypatch, tmp_pa
     monkeypatch.setenv(DBT_THREADS_ENV, "0")
     with pytest.raises(ValueError, match=DBT_THREADS_ENV):
         sized_dbt_threads(landing, None)
+
+
+def test_a_bad_setting_stops_the_night_before_it_starts_naming_the_variable(tmp_path):
+    from tests.pipeline import peoplemart
+
+    refused = peoplemart(
+        "run", "--landing", tmp_path, "--home", tmp_path / "home",
+        env={DBT_THREADS_ENV: "two"},
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert f"{DBT_THREADS_ENV} must be a whole number from 1, got 'two'" in refused.stderr
+    assert "Traceback" not in refused.stderr
