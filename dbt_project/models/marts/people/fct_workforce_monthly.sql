@@ -4,6 +4,11 @@
 -- Average headcount of any period = employed days / days in the period (the exact daily average).
 -- The pieces table is read once per use, never through one shared CTE: DuckDB materialises a CTE
 -- that is used twice, a copy of every piece (7 GB at 100,000 employees).
+-- Two sums, joined at the end: the pieces (an employee-month or two each, 130 million groups at
+-- a million employees) and the flows (leavers and transfers, a few million). The pieces are
+-- grouped on whole-number stand-ins for the 64- and 32-character keys and carry six measures,
+-- not seventeen: one group then takes a quarter of the memory, and the sum that spilled 69 GB
+-- at a million employees spills about 15 (DECISIONS.md, 2026-12-01).
 with
 
 contracts as (
@@ -38,48 +43,99 @@ moves as (
 
 ),
 
-coverage as (
+employee_numbers as (
 
     select
-        contract_id,
         employee_key,
-        segment_key,
-        month_start_date,
-        month_end_date,
-        sub_from,
-        sub_to,
-        days,
-        hire_date
-    from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'coverage'
+        row_number() over (order by employee_key) as employee_number
+    from {{ ref('stg_hris__employees') }}
 
 ),
 
-coverage_events as (
+segment_numbers as (
 
     select
-        coverage.employee_key,
-        coverage.segment_key,
-        coverage.month_start_date,
-        coverage.days as employed_days,
-        cast(0 as {{ dbt.type_numeric() }}) as fte_days,
-        case when coverage.sub_to = coverage.month_end_date then 1 else 0 end
-            as headcount_at_month_end,
-        cast(0 as {{ dbt.type_numeric() }}) as fte_at_month_end,
-        case when coverage.sub_from = coverage.hire_date then 1 else 0 end as hires,
-        case when moves.contract_id is not null then 1 else 0 end as internal_moves,
-        0 as transfers_in,
-        0 as transfers_out,
-        0 as leavers,
-        0 as voluntary_leavers,
-        0 as regretted_leavers,
-        0 as tenure_days_at_exit,
-        cast(null as {{ dbt.type_string() }}) as exit_reason_code,
-        cast(null as {{ dbt.type_string() }}) as exit_initiative
-    from coverage
+        segment_key,
+        row_number() over (order by segment_key) as segment_number
+    from (
+        select distinct segment_key
+        from {{ ref('int_workforce_pieces_split') }}
+    ) as segments
+
+),
+
+-- Coverage pieces count the employed days once, fte pieces every contract's part-time factor.
+piece_measures as (
+
+    select
+        employee_numbers.employee_number,
+        segment_numbers.segment_number,
+        pieces.month_start_date,
+        case when pieces.piece_kind = 'coverage' then pieces.days else 0 end as employed_days,
+        case
+            when pieces.piece_kind = 'fte' then pieces.days * pieces.parttime_factor
+            else 0
+        end as fte_days,
+        case
+            when pieces.piece_kind = 'coverage' and pieces.sub_to = pieces.month_end_date then 1
+            else 0
+        end as headcount_at_month_end,
+        case
+            when pieces.piece_kind = 'fte' and pieces.sub_to = pieces.month_end_date
+                then pieces.parttime_factor
+            else 0
+        end as fte_at_month_end,
+        case
+            when pieces.piece_kind = 'coverage' and pieces.sub_from = pieces.hire_date then 1
+            else 0
+        end as hires,
+        case when moves.contract_id is not null then 1 else 0 end as internal_moves
+    from {{ ref('int_workforce_pieces_split') }} as pieces
+    inner join employee_numbers
+        on pieces.employee_key = employee_numbers.employee_key
+    inner join segment_numbers
+        on pieces.segment_key = segment_numbers.segment_key
     left join moves
-        on coverage.contract_id = moves.contract_id
-        and coverage.sub_from = moves.valid_from
+        on pieces.contract_id = moves.contract_id
+        and pieces.sub_from = moves.valid_from
+        and pieces.piece_kind = 'coverage'
+
+),
+
+piece_months as (
+
+    select
+        employee_number,
+        month_start_date,
+        segment_number,
+        sum(employed_days) as employed_days,
+        cast(sum(fte_days) as {{ dbt.type_numeric() }}) as fte_days,
+        max(headcount_at_month_end) as headcount_at_month_end,
+        cast(sum(fte_at_month_end) as {{ dbt.type_numeric() }}) as fte_at_month_end,
+        sum(hires) as hires,
+        sum(internal_moves) as internal_moves
+    from piece_measures
+    group by employee_number, month_start_date, segment_number
+
+),
+
+piece_months_keyed as (
+
+    select
+        employee_numbers.employee_key,
+        piece_months.month_start_date,
+        segment_numbers.segment_key,
+        piece_months.employed_days,
+        piece_months.fte_days,
+        piece_months.headcount_at_month_end,
+        piece_months.fte_at_month_end,
+        piece_months.hires,
+        piece_months.internal_moves
+    from piece_months
+    inner join employee_numbers
+        on piece_months.employee_number = employee_numbers.employee_number
+    inner join segment_numbers
+        on piece_months.segment_number = segment_numbers.segment_number
 
 ),
 
@@ -90,12 +146,6 @@ leaver_events as (
         employee_key,
         segment_key,
         termination_month_start_date as month_start_date,
-        0 as employed_days,
-        cast(0 as {{ dbt.type_numeric() }}) as fte_days,
-        0 as headcount_at_month_end,
-        cast(0 as {{ dbt.type_numeric() }}) as fte_at_month_end,
-        0 as hires,
-        0 as internal_moves,
         0 as transfers_in,
         0 as transfers_out,
         1 as leavers,
@@ -159,12 +209,6 @@ transfer_events as (
             else transfer_steps.previous_segment_key
         end as segment_key,
         transfer_steps.month_start_date,
-        0 as employed_days,
-        cast(0 as {{ dbt.type_numeric() }}) as fte_days,
-        0 as headcount_at_month_end,
-        cast(0 as {{ dbt.type_numeric() }}) as fte_at_month_end,
-        0 as hires,
-        0 as internal_moves,
         case when transfer_directions.direction = 'in' then 1 else 0 end as transfers_in,
         case when transfer_directions.direction = 'out' then 1 else 0 end as transfers_out,
         0 as leavers,
@@ -179,44 +223,15 @@ transfer_events as (
 
 ),
 
-fte_events as (
+flow_events as (
 
-    select
-        employee_key,
-        segment_key,
-        month_start_date,
-        0 as employed_days,
-        days * parttime_factor as fte_days,
-        0 as headcount_at_month_end,
-        case when sub_to = month_end_date then parttime_factor else 0 end as fte_at_month_end,
-        0 as hires,
-        0 as internal_moves,
-        0 as transfers_in,
-        0 as transfers_out,
-        0 as leavers,
-        0 as voluntary_leavers,
-        0 as regretted_leavers,
-        0 as tenure_days_at_exit,
-        cast(null as {{ dbt.type_string() }}) as exit_reason_code,
-        cast(null as {{ dbt.type_string() }}) as exit_initiative
-    from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'fte'
-
-),
-
-events as (
-
-    select * from coverage_events
-    union all
     select * from leaver_events
     union all
     select * from transfer_events
-    union all
-    select * from fte_events
 
 ),
 
-final as (
+flow_months as (
 
     select
         employee_key,
@@ -224,20 +239,44 @@ final as (
         segment_key,
         max(exit_reason_code) as exit_reason_code,
         max(exit_initiative) as exit_initiative,
-        sum(employed_days) as employed_days,
-        cast(sum(fte_days) as {{ dbt.type_numeric() }}) as fte_days,
-        max(headcount_at_month_end) as headcount_at_month_end,
-        cast(sum(fte_at_month_end) as {{ dbt.type_numeric() }}) as fte_at_month_end,
-        sum(hires) as hires,
         sum(leavers) as leavers,
         sum(voluntary_leavers) as voluntary_leavers,
         sum(regretted_leavers) as regretted_leavers,
-        sum(internal_moves) as internal_moves,
         sum(transfers_in) as transfers_in,
         sum(transfers_out) as transfers_out,
         sum(tenure_days_at_exit) as tenure_days_at_exit
-    from events
+    from flow_events
     group by employee_key, month_start_date, segment_key
+
+),
+
+-- A transfer out on the first of a month falls in a segment with no days that month: a flow
+-- without a piece, hence the full join.
+final as (
+
+    select
+        coalesce(pieces.employee_key, flows.employee_key) as employee_key,
+        coalesce(pieces.month_start_date, flows.month_start_date) as month_start_date,
+        coalesce(pieces.segment_key, flows.segment_key) as segment_key,
+        flows.exit_reason_code,
+        flows.exit_initiative,
+        coalesce(pieces.employed_days, 0) as employed_days,
+        coalesce(pieces.fte_days, 0) as fte_days,
+        coalesce(pieces.headcount_at_month_end, 0) as headcount_at_month_end,
+        coalesce(pieces.fte_at_month_end, 0) as fte_at_month_end,
+        coalesce(pieces.hires, 0) as hires,
+        coalesce(flows.leavers, 0) as leavers,
+        coalesce(flows.voluntary_leavers, 0) as voluntary_leavers,
+        coalesce(flows.regretted_leavers, 0) as regretted_leavers,
+        coalesce(pieces.internal_moves, 0) as internal_moves,
+        coalesce(flows.transfers_in, 0) as transfers_in,
+        coalesce(flows.transfers_out, 0) as transfers_out,
+        coalesce(flows.tenure_days_at_exit, 0) as tenure_days_at_exit
+    from piece_months_keyed as pieces
+    full outer join flow_months as flows
+        on pieces.employee_key = flows.employee_key
+        and pieces.month_start_date = flows.month_start_date
+        and pieces.segment_key = flows.segment_key
 
 )
 
