@@ -54,13 +54,7 @@ employee_numbers as (
 
 segment_numbers as (
 
-    select
-        segment_key,
-        row_number() over (order by segment_key) as segment_number
-    from (
-        select distinct segment_key
-        from {{ ref('int_workforce_pieces_split') }}
-    ) as segments
+    select * from {{ ref('int_workforce_segments_numbered') }}
 
 ),
 

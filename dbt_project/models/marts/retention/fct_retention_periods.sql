@@ -2,12 +2,20 @@
 -- the period, and how many of them are still active on its last day in the same employment
 -- period (someone who leaves and is re-hired within the period was not retained). One row per
 -- period and segment on the first day; only periods that have ended by the snapshot day.
+-- Grouped on the segment's number and the grain's month count, not on text (170 million groups
+-- at a million employees): the text comes back in a join once the sums are small.
 with
 
 coverage as (
 
     select * from {{ ref('int_workforce_pieces_split') }}
     where piece_kind = 'coverage'
+
+),
+
+segment_numbers as (
+
+    select * from {{ ref('int_workforce_segments_numbered') }}
 
 ),
 
@@ -30,15 +38,16 @@ grains as (
 first_days as (
 
     select
-        coverage.employee_key,
         coverage.employment_period_key,
-        coverage.segment_key,
-        grains.period_grain,
+        segment_numbers.segment_number,
+        grains.extra_months,
         coverage.month_start_date as period_start_date,
         cast({{ dbt.last_day(dbt.dateadd('month', 'grains.extra_months',
                                          'coverage.month_start_date'), 'month') }} as date)
             as period_end_date
     from coverage
+    inner join segment_numbers
+        on coverage.segment_key = segment_numbers.segment_key
     cross join grains
     where coverage.sub_from = coverage.month_start_date
         and (
@@ -63,13 +72,12 @@ periods as (
 
 ),
 
-final as (
+counted as (
 
     select
-        first_days.period_grain,
+        first_days.extra_months,
         first_days.period_start_date,
-        first_days.period_end_date,
-        first_days.segment_key,
+        first_days.segment_number,
         count(*) as starters,
         sum(
             case
@@ -85,10 +93,28 @@ final as (
         on first_days.employment_period_key = periods.employment_period_key
     where first_days.period_end_date <= snapshot.as_of_date
     group by
-        first_days.period_grain,
+        first_days.extra_months,
         first_days.period_start_date,
-        first_days.period_end_date,
-        first_days.segment_key
+        first_days.segment_number
+
+),
+
+final as (
+
+    select
+        grains.period_grain,
+        counted.period_start_date,
+        cast({{ dbt.last_day(dbt.dateadd('month', 'counted.extra_months',
+                                         'counted.period_start_date'), 'month') }} as date)
+            as period_end_date,
+        segment_numbers.segment_key,
+        counted.starters,
+        counted.retained
+    from counted
+    inner join grains
+        on counted.extra_months = grains.extra_months
+    inner join segment_numbers
+        on counted.segment_number = segment_numbers.segment_number
 
 )
 
