@@ -87,7 +87,7 @@ def run_pipeline(landing: Path, home: Path, name: str, command: str = "run") -> 
     runs = sorted((home / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime)
     report = json.loads(runs[-1].read_text())
     stage.extra = {
-        # Sized by the night itself (ingestion/duckdb_memory.py), as a user's night would be.
+        # Sized by the night itself (orchestration/sizing.py), as a user's night would be.
         "duckdb_memory_limit": report["duckdb_memory_limit"],
         "stages": pipeline_stages(stage, report, started),
         "steps": [{k: s[k] for k in ("step", "seconds")} for s in report["steps"]],

@@ -17,12 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.duckdb_memory import (
-    DBT_THREADS_ENV,
-    MEMORY_LIMIT_ENV,
-    sized_dbt_threads,
-    sized_memory_limit,
-)
+from ingestion.duckdb_memory import MEMORY_LIMIT_ENV
+from orchestration.sizing import DBT_THREADS_ENV, sized_environment
 
 DAGSTER_YAML = """\
 telemetry:
@@ -92,8 +88,7 @@ def prepare_environment(home: Path, landing: Path) -> None:
             "DAGSTER_HOME": str(dagster_home),
             "DO_NOT_TRACK": "1",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            MEMORY_LIMIT_ENV: sized_memory_limit(landing, home / "warehouse.duckdb"),
-            DBT_THREADS_ENV: sized_dbt_threads(landing, home / "warehouse.duckdb"),
+            **sized_environment(landing, home / "warehouse.duckdb"),
         }
     )
 

@@ -3,15 +3,7 @@
 import duckdb
 import pytest
 
-from ingestion import duckdb_memory
-from ingestion.duckdb_memory import (
-    DBT_THREADS_ENV,
-    MEMORY_LIMIT_ENV,
-    bounded_connect,
-    memory_limit,
-    sized_dbt_threads,
-    sized_memory_limit,
-)
+from ingestion.duckdb_memory import MEMORY_LIMIT_ENV, bounded_connect, memory_limit
 
 
 def _near(con: duckdb.DuckDBPyConnection, expected_bytes: int) -> bool:
@@ -58,63 +50,3 @@ def test_a_limit_duckdb_cannot_read_is_refused_naming_the_variable(monkeypatch, 
     monkeypatch.setenv(MEMORY_LIMIT_ENV, value)
     with pytest.raises(ValueError, match=MEMORY_LIMIT_ENV):
         bounded_connect()
-
-
-def _sparse(path, size: int):
-    # A sparse file: its size counts, no disk is used.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
-        handle.truncate(size)
-    return path
-
-
-def test_a_night_is_sized_by_its_extracts_or_else_its_warehouse(monkeypatch, tmp_path):
-    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
-    monkeypatch.setattr(duckdb_memory, "_machine_gb", lambda: 24.0)
-    landing, warehouse = tmp_path / "landing", tmp_path / "home" / "warehouse.duckdb"
-    _sparse(landing / "hris" / "2025-01-31" / "contracts.csv", 2_499_999_999)
-    assert sized_memory_limit(landing, warehouse) == "3GB"
-    _sparse(landing / "finance" / "2025-01-31" / "actuals.csv", 1)
-    assert sized_memory_limit(landing, warehouse) == "10GB"
-    # A publish-only night reads no landing: a warehouse of a large organisation stands in.
-    _sparse(warehouse, 11_999_999_999)
-    assert sized_memory_limit(None, warehouse) == "3GB"
-    _sparse(warehouse, 12_000_000_000)
-    assert sized_memory_limit(None, warehouse) == "10GB"
-
-
-def test_the_large_bound_leaves_most_of_a_small_machine_and_the_environment_wins(
-    monkeypatch, tmp_path
-):
-    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
-    monkeypatch.setattr(duckdb_memory, "_machine_gb", lambda: 8.0)
-    warehouse = _sparse(tmp_path / "warehouse.duckdb", 20_000_000_000)
-    assert sized_memory_limit(None, warehouse) == "4GB"
-    monkeypatch.setenv(MEMORY_LIMIT_ENV, "6GB")
-    assert sized_memory_limit(None, warehouse) == "6GB"
-
-
-def test_a_large_organisation_builds_one_dbt_model_at_a_time(monkeypatch, tmp_path):
-    monkeypatch.delenv(DBT_THREADS_ENV, raising=False)
-    landing = tmp_path / "landing"
-    _sparse(landing / "hris" / "2025-01-31" / "contracts.csv", 1_000)
-    assert sized_dbt_threads(landing, None) == "2"
-    _sparse(landing / "hris" / "2025-01-31" / "contracts.csv", 2_500_000_000)
-    assert sized_dbt_threads(landing, None) == "1"
-    monkeypatch.setenv(DBT_THREADS_ENV, "3")
-    assert sized_dbt_threads(landing, None) == "3"
-    monkeypatch.setenv(DBT_THREADS_ENV, "0")
-    with pytest.raises(ValueError, match=DBT_THREADS_ENV):
-        sized_dbt_threads(landing, None)
-
-
-def test_a_bad_setting_stops_the_night_before_it_starts_naming_the_variable(tmp_path):
-    from tests.pipeline import peoplemart
-
-    refused = peoplemart(
-        "run", "--landing", tmp_path, "--home", tmp_path / "home",
-        env={DBT_THREADS_ENV: "two"},
-    )  # fmt: skip
-    assert refused.returncode == 2
-    assert f"{DBT_THREADS_ENV} must be a whole number from 1, got 'two'" in refused.stderr
-    assert "Traceback" not in refused.stderr
