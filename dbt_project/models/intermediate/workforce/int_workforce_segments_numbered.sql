@@ -1,8 +1,10 @@
 {{ config(materialized="table") }}
 
--- One row per workforce segment with a whole number standing in for its 32-character key. The
--- large sums (fct_workforce_monthly, fct_retention_periods) group on the number: a group keyed
--- by text holds the text and a pointer to it, which at a million employees is what spills.
+-- One row per workforce segment with a whole number standing in for its 32-character key.
+-- fct_workforce_monthly's sum groups on the number: a group keyed by text holds the text and a
+-- pointer to it, which at a million employees is what spilled. Its join back to the text builds
+-- on this table; a sum whose size DuckDB misjudges must not join back this way (DECISIONS.md,
+-- 2026-12-01).
 with
 
 segments as (

@@ -1,8 +1,6 @@
 -- Nulverzuim per calendar month, quarter and year (KPIS.md): employees active on the last day
 -- of the period, and how many of them had no sick day in it. One row per period and segment on
 -- the last day; only periods that have ended by the snapshot day.
--- Grouped on the segment's number, not its text key (int_workforce_segments_numbered): the text
--- comes back in a join once the sums are small.
 with
 
 coverage as (
@@ -10,12 +8,6 @@ coverage as (
     select * from {{ ref('int_workforce_pieces_split') }}
     where piece_kind = 'coverage'
         and sub_to = month_end_date
-
-),
-
-segment_numbers as (
-
-    select * from {{ ref('int_workforce_segments_numbered') }}
 
 ),
 
@@ -65,7 +57,7 @@ active_at_end as (
 
     select
         coverage.employee_key,
-        segment_numbers.segment_number,
+        coverage.segment_key,
         grains.period_grain,
         case grains.period_grain
             when 'month' then coverage.month_start_date
@@ -75,8 +67,6 @@ active_at_end as (
         end as period_start_date,
         coverage.month_end_date as period_end_date
     from coverage
-    inner join segment_numbers
-        on coverage.segment_key = segment_numbers.segment_key
     cross join grains
     cross join snapshot
     where coverage.month_end_date <= snapshot.as_of_date
@@ -95,12 +85,12 @@ period_ends as (
 
 ),
 
-counted as (
+final as (
 
     select
         period_ends.period_grain,
         period_ends.period_start_date,
-        period_ends.segment_number,
+        period_ends.segment_key,
         count(*) as active_at_end,
         count(*) - count(sick_periods.employee_key) as without_sick_day
     from period_ends
@@ -113,21 +103,7 @@ counted as (
         and period_ends.period_end_date = period_ends.quarter_end_date
         or period_ends.period_grain = 'year'
         and period_ends.period_end_date = period_ends.year_end_date
-    group by period_ends.period_grain, period_ends.period_start_date, period_ends.segment_number
-
-),
-
-final as (
-
-    select
-        counted.period_grain,
-        counted.period_start_date,
-        segment_numbers.segment_key,
-        counted.active_at_end,
-        counted.without_sick_day
-    from counted
-    inner join segment_numbers
-        on counted.segment_number = segment_numbers.segment_number
+    group by period_ends.period_grain, period_ends.period_start_date, period_ends.segment_key
 
 )
 

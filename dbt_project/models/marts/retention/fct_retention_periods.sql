@@ -2,20 +2,16 @@
 -- the period, and how many of them are still active on its last day in the same employment
 -- period (someone who leaves and is re-hired within the period was not retained). One row per
 -- period and segment on the first day; only periods that have ended by the snapshot day.
--- Grouped on the segment's number and the grain's month count, not on text (170 million groups
--- at a million employees): the text comes back in a join once the sums are small.
+-- Grouped on the grain's month count and the segment, not on the grain's name and end date (170
+-- million groups at a million employees). Not on the segment's number either: joining the text
+-- key back after the sum, DuckDB guessed the sum small and built its hash table on it, which
+-- ran out of memory at a million employees (DECISIONS.md, 2026-12-01).
 with
 
 coverage as (
 
     select * from {{ ref('int_workforce_pieces_split') }}
     where piece_kind = 'coverage'
-
-),
-
-segment_numbers as (
-
-    select * from {{ ref('int_workforce_segments_numbered') }}
 
 ),
 
@@ -35,33 +31,6 @@ grains as (
 
 ),
 
-first_days as (
-
-    select
-        coverage.employment_period_key,
-        segment_numbers.segment_number,
-        grains.extra_months,
-        coverage.month_start_date as period_start_date,
-        cast({{ dbt.last_day(dbt.dateadd('month', 'grains.extra_months',
-                                         'coverage.month_start_date'), 'month') }} as date)
-            as period_end_date
-    from coverage
-    inner join segment_numbers
-        on coverage.segment_key = segment_numbers.segment_key
-    cross join grains
-    where coverage.sub_from = coverage.month_start_date
-        and (
-            grains.period_grain = 'month'
-            or coverage.month_start_date
-                = cast({{ dbt.date_trunc('quarter', 'coverage.month_start_date') }} as date)
-            and grains.period_grain = 'quarter'
-            or coverage.month_start_date
-                = cast({{ dbt.date_trunc('year', 'coverage.month_start_date') }} as date)
-            and grains.period_grain = 'year'
-        )
-
-),
-
 -- An employment period runs without interruption from hire to termination (a gap between
 -- contracts inside it is a data finding, fct_workforce_findings): retained = the period is not
 -- terminated before the last day. One row per period, not per covered month: it stays small.
@@ -72,30 +41,67 @@ periods as (
 
 ),
 
+-- The period's end joins the first days before the grains multiply them: the join then builds
+-- its hash table on the employment periods (millions) and streams the first days through it.
+-- After the cross join DuckDB guessed the first days fewer than the periods, built on them
+-- instead (hundreds of millions at a million employees) and ran out of memory.
+starts as (
+
+    select
+        coverage.segment_key,
+        coverage.month_start_date,
+        periods.termination_date
+    from coverage
+    inner join periods
+        on coverage.employment_period_key = periods.employment_period_key
+    where coverage.sub_from = coverage.month_start_date
+
+),
+
+first_days as (
+
+    select
+        starts.segment_key,
+        starts.termination_date,
+        grains.extra_months,
+        starts.month_start_date as period_start_date,
+        cast({{ dbt.last_day(dbt.dateadd('month', 'grains.extra_months',
+                                         'starts.month_start_date'), 'month') }} as date)
+            as period_end_date
+    from starts
+    cross join grains
+    where grains.period_grain = 'month'
+        or starts.month_start_date
+            = cast({{ dbt.date_trunc('quarter', 'starts.month_start_date') }} as date)
+        and grains.period_grain = 'quarter'
+        or starts.month_start_date
+            = cast({{ dbt.date_trunc('year', 'starts.month_start_date') }} as date)
+        and grains.period_grain = 'year'
+
+),
+
 counted as (
 
     select
         first_days.extra_months,
         first_days.period_start_date,
-        first_days.segment_number,
+        first_days.segment_key,
         count(*) as starters,
         sum(
             case
-                when periods.termination_date is null
-                    or periods.termination_date >= first_days.period_end_date
+                when first_days.termination_date is null
+                    or first_days.termination_date >= first_days.period_end_date
                     then 1
                 else 0
             end
         ) as retained
     from first_days
     cross join snapshot
-    inner join periods
-        on first_days.employment_period_key = periods.employment_period_key
     where first_days.period_end_date <= snapshot.as_of_date
     group by
         first_days.extra_months,
         first_days.period_start_date,
-        first_days.segment_number
+        first_days.segment_key
 
 ),
 
@@ -107,14 +113,12 @@ final as (
         cast({{ dbt.last_day(dbt.dateadd('month', 'counted.extra_months',
                                          'counted.period_start_date'), 'month') }} as date)
             as period_end_date,
-        segment_numbers.segment_key,
+        counted.segment_key,
         counted.starters,
         counted.retained
     from counted
     inner join grains
         on counted.extra_months = grains.extra_months
-    inner join segment_numbers
-        on counted.segment_number = segment_numbers.segment_number
 
 )
 
