@@ -72,9 +72,8 @@ def sized_dbt_threads(landing: Path | None, warehouse: Path | None) -> str:
     """dbt's threads for the night: the environment's when set, else 2, and 1 for a large
     organisation. Two models building at once share one buffer pool, so both spill more: at a
     million employees with two threads the two monthly facts (workforce, nulverzuim) filled the
-    disk together. One thread bounds that but is not enough on its own: fct_workforce_monthly
-    alone then filled it too (DECISIONS.md, 2026-11-30, late night). DuckDB already uses every
-    core inside one model, so the thread costs little."""
+    disk together (DECISIONS.md, 2026-11-30, late night). DuckDB already uses every core inside
+    one model, so the thread costs little."""
     explicit = _users_setting(DBT_THREADS_ENV)
     if explicit:
         if not explicit.isdigit() or int(explicit) < 1:
