@@ -23,13 +23,13 @@ def report_dir(home: Path, run_id: str) -> Path:
 
 
 def run_gate(
-    home: Path, run_id: str, dbt_manifest: dict, dbt_run_results: Path | None
+    home: Path, run_id: str, dbt_manifest: dict, dbt_results: list[dict]
 ) -> tuple[list[SuiteResult], Path]:
     suites = build_suites(
         dbt_manifest, previous_publication=home / "serving.duckdb", removed_keys=pending_keys(home)
     )
     results = run_suites(suites, home / "warehouse.duckdb")
-    report = write_report(results, run_id, report_dir(home, run_id), dbt_run_results)
+    report = write_report(results, run_id, report_dir(home, run_id), dbt_results)
     (home / REPORTS / "LATEST").write_text(run_id + "\n")
     # The newest report under a fixed name, for bookmarks (each run keeps its own folder).
     latest = home / REPORTS / "latest.html"

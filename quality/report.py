@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from quality.suites import ERROR, SuiteResult
+from quality.suites import ERROR, WARN, SuiteResult
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2937}
@@ -36,13 +36,10 @@ def _status(passed: bool, severity: str) -> str:
     )
 
 
-def _dbt_tests(run_results: Path | None) -> list[dict]:
-    if run_results is None or not run_results.exists():
-        return []
-    results = json.loads(run_results.read_text())["results"]
+def _dbt_tests(dbt_results: list[dict]) -> list[dict]:
     return [
         {"test": r["unique_id"].split(".")[2], "status": r["status"], "failures": r.get("failures")}
-        for r in results
+        for r in dbt_results
         if r["unique_id"].startswith("test.")
     ]
 
@@ -61,14 +58,15 @@ def _expectation_item(x: dict) -> str:
 
 
 def write_report(
-    results: list[SuiteResult], run_id: str, out_dir: Path, dbt_run_results: Path | None = None
+    results: list[SuiteResult], run_id: str, out_dir: Path, dbt_results: list[dict] = ()
 ) -> Path:
     """Write `index.html` and `results.json` for the run into out_dir; return the HTML path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    dbt_tests = _dbt_tests(dbt_run_results)
+    dbt_tests = _dbt_tests(dbt_results)
     blocking_failures = [r for r in results if not r.passed and r.severity == ERROR]
     warnings = [r for r in results if not r.passed and r.severity != ERROR]
-    dbt_failures = [t for t in dbt_tests if t["status"] not in ("pass", "success")]
+    # A dbt test configured to warn has status `warn`: reported, not blocking.
+    dbt_failures = [t for t in dbt_tests if t["status"] in ("fail", "error")]
     e = html.escape
     rows = []
     for result in results:
@@ -81,7 +79,7 @@ def write_report(
             f"<td>{result.rows_checked}</td><td><ul>{details}</ul></td></tr>"
         )
     dbt_rows = "".join(
-        f"<tr><td>{_status(t['status'] in ('pass', 'success'), ERROR)}</td>"
+        f"<tr><td>{_status(t['status'] == 'pass', WARN if t['status'] == 'warn' else ERROR)}</td>"
         f"<td><code>{e(t['test'])}</code></td><td>{t['failures'] or 0}</td></tr>"
         for t in dbt_tests
     )

@@ -16,6 +16,8 @@ import pytest
 from metrics.embedded_postgres import embedded_postgres, stop_embedded_postgres
 from metrics.kpi_tables import build_kpi_tables
 from metrics.postgres import current_version
+from orchestration.dbt_targets import RUN_RESULTS, attempts_of, new_target_folder, resume_arguments
+from orchestration.defs.resources import DBT_EXECUTABLE
 from quality.gate import QualityGateFailed, require_passed_gate, run_gate
 from quality.privacy_scan import scan_home
 from tests.e2e.publication import publication_state, serving_run_ids
@@ -118,6 +120,7 @@ def test_the_dashboard_shows_the_published_kpis_offline(published):
         verdict = page.inner_text("#verdict")
         failed = page.inner_text("#suites-failed")
         suite_rows = page.eval_on_selector_all("#suites tbody tr", "nodes => nodes.length")
+        dbt_cards = page.inner_text("#dbt-tests")
         browser.close()
     assert errors == []
     assert {"section-workforce", "section-turnover", "section-absence", "section-engagement",
@@ -131,11 +134,56 @@ def test_the_dashboard_shows_the_published_kpis_offline(published):
         assert (shown == "" and expected is None) or float(shown) == pytest.approx(expected)
     results = json.loads((home / "quality" / first_run_id(home) / "results.json").read_text())
     assert verdict == "passed" and failed == "0" and suite_rows == len(results["suites"])
+    # The report lists the data tests of the build it checks, every one of them passed or warned.
+    data_tests = [n for n in json.loads(MANIFEST.read_text())["nodes"] if n.startswith("test.")]
+    assert sorted(t["test"] for t in results["dbt_tests"]) == sorted(
+        n.split(".")[2] for n in data_tests
+    )
+    assert {t["status"] for t in results["dbt_tests"]} <= {"pass", "warn"}
+    assert dbt_cards == f"{len(data_tests)}"
     # The two pages themselves, read from disk; nothing else was asked of any network.
     assert set(requests) == {
         (home / "dashboard.html").as_uri(),
         (home / "quality" / "latest.html").as_uri(),
     }
+
+
+def test_a_retried_build_builds_only_what_the_crashed_attempt_did_not(published, tmp_path):
+    """dbt itself selects from the resume arguments: a model that crashed, what it held back
+    and a failed test are built again; everything the attempt built and tested is not."""
+    _, home = published
+    [attempt] = attempts_of(home / "dbt", first_run_id(home))
+    manifest = json.loads(MANIFEST.read_text())
+    crashed = next(n for n in manifest["nodes"] if n.endswith(".fct_retention_periods"))
+    held_back, frontier = set(), [crashed]
+    while frontier:
+        children = manifest["child_map"][frontier.pop()]
+        frontier += [c for c in children if c not in held_back]
+        held_back.update(children)
+    failed_test = next(
+        n for n in manifest["nodes"]
+        if n.startswith("test.") and n not in held_back and "stg_hris__employees" in n
+    )  # fmt: skip
+    run_results = json.loads((attempt / RUN_RESULTS).read_text())
+    statuses = {crashed: "error", failed_test: "fail"} | dict.fromkeys(held_back, "skipped")
+    for result in run_results["results"]:
+        result["status"] = statuses.get(result["unique_id"], result["status"])
+    dbt_path = tmp_path / "dbt"
+    crashed_attempt = dbt_path / "targets" / attempt.name
+    crashed_attempt.mkdir(parents=True)
+    (crashed_attempt / RUN_RESULTS).write_text(json.dumps(run_results))
+    target = new_target_folder(dbt_path, first_run_id(home))
+    shutil.copy(home / "dbt" / "partial_parse.msgpack", target / "partial_parse.msgpack")
+    listed = subprocess.run(
+        [DBT_EXECUTABLE, "ls", "--quiet", "--resource-type", "model", "--resource-type", "test",
+         "--output", "json", "--output-keys", "unique_id", "--target-path", str(target),
+         "--select", "fqn:*", *resume_arguments(dbt_path, first_run_id(home), target)],
+        cwd=MANIFEST.parents[1], env=os.environ | {"PEOPLEMART_HOME": str(home)},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    selected = {json.loads(line)["unique_id"] for line in listed.stdout.splitlines() if line}
+    expected = {crashed, failed_test} | {n for n in held_back if n.startswith(("model.", "test."))}
+    assert selected == expected and len(selected) > 3
 
 
 # --- peoplemart kpi from the published KPI tables --------------------------------------------
@@ -373,7 +421,7 @@ def gate_on_copy(home: Path, target: Path, statement: str | None):
         semantic = json.loads((MANIFEST.parent / "semantic_manifest.json").read_text())
         catalog = con.sql("select * from kpi.kpi_catalog").pl()
         build_kpi_tables(con, MANIFEST.parent.parent, semantic, catalog)
-    results, _ = run_gate(target, "candidate", json.loads(MANIFEST.read_text()), None)
+    results, _ = run_gate(target, "candidate", json.loads(MANIFEST.read_text()), [])
     return {r.suite for r in results if not r.passed and r.severity == "ERROR"}
 
 

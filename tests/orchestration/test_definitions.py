@@ -160,37 +160,6 @@ def test_a_failed_run_leaves_an_alert_and_posts_it_to_the_webhook(tmp_path):
     assert "webhook_error" in json.loads(unreachable.read_text())
 
 
-def test_a_home_keeps_its_own_dbt_parse_state_and_its_latest_target_folders(tmp_path):
-    from orchestration.defs.transform.assets import (
-        KEPT_TARGETS,
-        PARTIAL_PARSE,
-        keep_partial_parse,
-        new_target_folder,
-    )
-
-    dbt_path = tmp_path / "dbt"
-
-    def new_target(run: int):
-        target = new_target_folder(dbt_path, f"run{run}")
-        os.utime(target, (1e9 + run, 1e9 + run))
-        return target
-
-    first = new_target(1)
-    assert not (first / PARTIAL_PARSE).exists()
-    (first / PARTIAL_PARSE).write_bytes(b"state of run 1")
-    os.utime(first, (1e9 + 1, 1e9 + 1))
-    keep_partial_parse(first, dbt_path)
-    second = new_target(2)
-    assert (second / PARTIAL_PARSE).read_bytes() == b"state of run 1"
-    # A build killed before dbt wrote its state leaves the home's state as it was.
-    keep_partial_parse(new_target(3), dbt_path)
-    assert (dbt_path / PARTIAL_PARSE).read_bytes() == b"state of run 1"
-    for run in range(4, 3 + KEPT_TARGETS):
-        new_target(run)
-    kept = {p.name.split("-")[0] for p in (dbt_path / "targets").iterdir()}
-    assert kept == {f"run{run}" for run in range(3, 3 + KEPT_TARGETS)}
-
-
 def test_dagster_dbt_is_told_the_installed_dbt_version_without_asking_the_executable(
     monkeypatch,
 ):

@@ -9,21 +9,15 @@ import json
 import dagster as dg
 
 from orchestration.dbt_manifest import load_manifest
+from orchestration.dbt_targets import dbt_test_results
 from orchestration.defs.metrics.assets import publication_candidate
-from orchestration.defs.resources import DBT_PROJECT_DIR, PeoplemartHome
+from orchestration.defs.resources import PeoplemartHome
 from quality.gate import report_dir, run_gate
 from quality.suites import ERROR, build_suites
 
 # The suites are known from the dbt manifest when the definitions load; the previous publication
 # they compare volumes with is read when they run.
 SUITES = build_suites(load_manifest(), previous_publication=None)
-
-
-def _newest_dbt_run_results():
-    runs = sorted(
-        (DBT_PROJECT_DIR / "target").glob("*/run_results.json"), key=lambda p: p.stat().st_mtime
-    )
-    return runs[-1] if runs else None
 
 
 @dg.multi_asset_check(
@@ -44,7 +38,7 @@ def quality_gate(context: dg.AssetCheckExecutionContext, peoplemart: PeoplemartH
         peoplemart.home_path,
         context.run.run_id,
         load_manifest(),
-        _newest_dbt_run_results(),
+        dbt_test_results(peoplemart.dbt_path, context.run.run_id),
     )
     context.log.info(f"quality report: {report}")
     for result in results:
