@@ -3,8 +3,13 @@ real pipeline: re-hire, mid-month part-time change, transfer, concurrent contrac
 contract, a leaver on the last day of a month, and a backdated correction in a later snapshot."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.dbt.identities import unit_headcount_identity_breaks
@@ -384,3 +389,50 @@ def test_formation_against_occupation(home):
         assert row["budget_fte"] == budget
         assert row["occupied_fte"] == pytest.approx(occupied, abs=1e-6)
         assert row["formation_gap_fte"] == pytest.approx(budget - occupied, abs=1e-6)
+
+
+def test_the_chunked_grain_test_finds_every_duplicate_key(home, tmp_path):
+    """The segment calendar's grain test checks its keys in parts by their first character: a
+    duplicated segment is found in its part, and keys outside the hexadecimal parts (text, null)
+    in the last one, each once per month of the calendar."""
+    project = Path(__file__).parents[2] / "dbt_project"
+
+    def grain_test(warehouse: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), "test", "--select",
+             "fct_segment_calendar_monthly,test_name:unique_combination",
+             "--profiles-dir", str(project), "--target-path", str(tmp_path / "target")],
+            cwd=project, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "PEOPLEMART_HOME": str(warehouse.parent)},
+        )  # fmt: skip
+
+    def copy_with(name: str, *statements: str) -> Path:
+        warehouse = tmp_path / name / "warehouse.duckdb"
+        warehouse.parent.mkdir()
+        shutil.copy(home / "warehouse.duckdb", warehouse)
+        with duckdb.connect(str(warehouse)) as con:
+            for statement in statements:
+                con.execute(statement)
+        return warehouse
+
+    one_workforce_segment = (
+        "select * from marts.dim_segments where segment_kind = 'workforce' "
+        "order by segment_key limit 1"
+    )
+    clean = copy_with("clean")
+    with duckdb.connect(str(clean), read_only=True) as con:
+        [(months,)] = con.sql(
+            "select count(distinct month_start_date) from marts.fct_segment_calendar_monthly"
+        ).fetchall()
+    assert months > 12 and grain_test(clean).returncode == 0
+    duplicated = copy_with("hex", f"insert into marts.dim_segments {one_workforce_segment}")
+    failed = grain_test(duplicated)
+    assert failed.returncode != 0 and f"Got {months} results" in failed.stdout
+    others = [
+        f"insert into marts.dim_segments select * replace ({key} as segment_key) "
+        f"from ({one_workforce_segment})"
+        for key in ("'not-hexadecimal'", "null")
+        for _ in range(2)
+    ]
+    failed = grain_test(copy_with("other", *others))
+    assert failed.returncode != 0 and f"Got {2 * months} results" in failed.stdout
