@@ -46,11 +46,15 @@ def keep_partial_parse(target: Path, dbt_path: Path) -> None:
         os.replace(staged, dbt_path / PARTIAL_PARSE)
 
 
-def failed_nodes(run_results: Path) -> list[str]:
+def failed_nodes(run_results: Path) -> tuple[list[str], list[str]]:
+    """(nodes that errored, tests that failed). An error is dbt's word for a statement that did
+    not complete, a model's or a test's (memory, disk, a lock): worth another attempt. A failed
+    test completed and found rows: a finding about the data, which the same data finds again."""
     if not run_results.exists():
-        return []
+        return [], []
     results = json.loads(run_results.read_text())["results"]
-    return [r["unique_id"] for r in results if r["status"] in ("error", "fail")]
+    errored = [r["unique_id"] for r in results if r["status"] == "error"]
+    return errored, [r["unique_id"] for r in results if r["status"] == "fail"]
 
 
 def _run_of(target: Path) -> str:

@@ -10,6 +10,7 @@ from orchestration.dbt_targets import (
     PARTIAL_PARSE,
     RUN_RESULTS,
     dbt_test_results,
+    failed_nodes,
     keep_partial_parse,
     new_target_folder,
     resume_arguments,
@@ -99,3 +100,20 @@ def test_the_quality_report_lists_the_tests_of_its_own_run_or_of_the_build_it_pu
     assert statuses == expected
     statuses = {r["unique_id"]: r["status"] for r in dbt_test_results(dbt_path, "old")}
     assert statuses == {"test.p.t": "fail"}
+
+
+def test_an_error_is_told_from_a_finding(tmp_path):
+    """A test that errored (its statement did not complete: disk, memory) is retried like a model
+    that did not build; a test that failed found rows, which the same data finds again."""
+    attempt = _attempt(
+        tmp_path,
+        "run-aaaaaaaa",
+        {"model.p.a": "success", "model.p.b": "error", "test.p.grain": "error",
+         "test.p.rule": "fail", "unit_test.p.case": "fail", "test.p.ok": "pass"},
+        1e9,
+    )  # fmt: skip
+    assert failed_nodes(attempt / RUN_RESULTS) == (
+        ["model.p.b", "test.p.grain"],
+        ["test.p.rule", "unit_test.p.case"],
+    )
+    assert failed_nodes(tmp_path / "killed" / RUN_RESULTS) == ([], [])
