@@ -180,15 +180,18 @@ def run_pipeline(home: Path, landing: Path, echo=print, job_name: str = "nightly
         duckdb_memory_limit=os.environ[MEMORY_LIMIT_ENV],
         dbt_threads=os.environ[DBT_THREADS_ENV],
     )
+    # A retried step evaluates its checks again (a dbt test that errored on a crash and passed
+    # on the retry): a check counts as its last evaluation in the run, in event order.
+    latest = {}
     for evaluation in result.get_asset_check_evaluations():
-        report.checks.append(
-            {
-                "asset": evaluation.asset_key.to_user_string(),
-                "check": evaluation.check_name,
-                "passed": evaluation.passed,
-                "severity": evaluation.severity.value,
-            }
-        )
+        asset = evaluation.asset_key.to_user_string()
+        latest[(asset, evaluation.check_name)] = {
+            "asset": asset,
+            "check": evaluation.check_name,
+            "passed": evaluation.passed,
+            "severity": evaluation.severity.value,
+        }
+    report.checks = list(latest.values())
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             report.failures.append(f"{event.step_key}: {_innermost_error(event)}")

@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -17,6 +19,7 @@ import pytest
 
 from metrics.embedded_postgres import embedded_postgres
 from metrics.postgres import copy_to_postgres
+from orchestration.dbt_targets import DONE_STATUSES, RUN_RESULTS
 from orchestration.defs.resources import DBT_PROJECT_DIR
 from tests.dbt.identities import unit_headcount_identity_breaks
 from tests.pipeline import kpi, kpi_json, personal_data, run_pipeline, varchar_values_in
@@ -402,10 +405,95 @@ def same(a: tuple, b: tuple) -> bool:
     )
 
 
-def test_a_second_run_loads_nothing_new_and_a_damaged_delivery_is_reported(first_run):
+HELD_SOURCE = "raw_planning.demand_scenarios"
+
+
+def hold_source(warehouse: Path) -> None:
+    """The source table behind a view that errors when read, as a table another process is
+    rewriting would: the models reading it error, the rest of the build goes on."""
+    schema, table = HELD_SOURCE.split(".")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"alter table {HELD_SOURCE} rename to {table}__held")
+        con.execute(
+            f"create view {HELD_SOURCE} as select * from {schema}.{table}__held "
+            f"where error('{HELD_SOURCE} is held by the test') is null"
+        )
+
+
+def release_source(warehouse: Path, deadline: float) -> None:
+    """Put the table back as soon as the failed dbt attempt lets go of the warehouse."""
+    schema, table = HELD_SOURCE.split(".")
+    while True:
+        try:
+            con = duckdb.connect(str(warehouse))
+        except duckdb.IOException:
+            assert time.monotonic() < deadline, "the failed dbt attempt kept the warehouse"
+            time.sleep(0.1)
+            continue
+        with con:
+            con.execute(f"drop view {HELD_SOURCE}")
+            con.execute(f"alter table {schema}.{table}__held rename to {table}")
+        return
+
+
+def finished_attempts(home: Path, before: set[Path]) -> list[Path]:
+    targets = home / "dbt" / "targets"
+    finished = [p for p in targets.iterdir() if p not in before and (p / RUN_RESULTS).exists()]
+    return sorted(finished, key=lambda p: (p / RUN_RESULTS).stat().st_mtime)
+
+
+def node_statuses(attempt: Path) -> dict[str, str]:
+    results = json.loads((attempt / RUN_RESULTS).read_text())["results"]
+    return {r["unique_id"]: r["status"] for r in results}
+
+
+def test_a_dbt_build_that_errors_is_retried_from_where_it_stopped(first_run):
+    """A second night loads nothing new. Its dbt build meets a source it cannot read: the step is
+    retried, and the retry builds exactly what the first attempt did not (the erroring models,
+    their tests and everything skipped below them), not the whole warehouse again."""
     landing, home, _ = first_run
-    again = run_pipeline(landing, home)
-    assert again.returncode == 0, again.stdout[-2000:]
+    before = set((home / "dbt" / "targets").iterdir())
+    hold_source(home / "warehouse.duckdb")
+    released = threading.Event()
+
+    def release_after_the_first_attempt():
+        deadline = time.monotonic() + 600
+        while not finished_attempts(home, before):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
+        release_source(home / "warehouse.duckdb", time.monotonic() + 60)
+        released.set()
+
+    releaser = threading.Thread(target=release_after_the_first_attempt, daemon=True)
+    releaser.start()
+    # Long enough for the release, which needs the warehouse the failed attempt just let go.
+    again = run_pipeline(landing, home, env={"PEOPLEMART_RETRY_DELAY_SECONDS": "15"})
+    releaser.join(timeout=60)
+    assert released.is_set()
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-2000:]
+
+    first, second = finished_attempts(home, before)
+    first_statuses, second_statuses = node_statuses(first), node_statuses(second)
+    # Staging models are views: the first statement to read the source is a test of the view.
+    errored = [node for node, status in first_statuses.items() if status == "error"]
+    assert errored and all("stg_planning__demand_scenarios" in node for node in errored)
+    left_over = {n for n, status in first_statuses.items() if status not in DONE_STATUSES}
+    assert first_statuses["model.peoplemart.fct_spp_gap"] == "skipped"
+    assert set(second_statuses) == left_over
+    assert set(second_statuses.values()) <= set(DONE_STATUSES)
+    assert len(second_statuses) < len(first_statuses) / 4
+    [report] = [r for r in reports(home) if r["run_id"] == first.name.rsplit("-", 1)[0]]
+    assert report["success"] and sum(f["rows_loaded"] for f in report["files"]) == 0
+    assert {"warehouse_models"} <= {s["step"] for s in report["steps"]}
+
+
+def reports(home: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in (home / "runs").glob("*.json")]
+
+
+def test_a_damaged_delivery_is_reported_and_holds_the_publication_back(first_run):
+    landing, home, _ = first_run
     delivery = landing / "hris" / "20991231T000000"
     source = sorted((landing / "hris").iterdir())[-2]
     shutil.copytree(source, delivery)
