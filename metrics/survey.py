@@ -63,10 +63,9 @@ def _ancestors(unit: str | None, parent: dict) -> list[str]:
     return chain
 
 
-def build_groups(cells: pl.DataFrame, parent: dict, components: list[str]) -> pl.DataFrame:
-    """Sum the additive components of every cell into each group it belongs to (vectorised: a
-    cell joins every ancestor of its unit, once for all respondents and once per attribute)."""
-    ancestry = pl.DataFrame(
+def _ancestry(parent: dict) -> pl.DataFrame:
+    """Every unit with each of its ancestors (itself included, marked direct)."""
+    return pl.DataFrame(
         [
             {"org_unit": unit, "org_unit_id": node, "direct": node == unit}
             for unit in parent
@@ -74,29 +73,47 @@ def build_groups(cells: pl.DataFrame, parent: dict, components: list[str]) -> pl
         ],
         schema={"org_unit": pl.String, "org_unit_id": pl.String, "direct": pl.Boolean},
     )
-    values = cells.with_columns(pl.col(c).cast(pl.Float64).fill_null(0) for c in components)
-    placed = values.join(ancestry, on="org_unit", how="inner")
-    keep = ["wave_id", "org_unit_id", "direct", *components]
-    parts = [placed.select(*keep, pl.lit(ALL).alias("attribute"),
-                           pl.lit(None, pl.String).alias("attribute_value"))]  # fmt: skip
+
+
+def _group_sums(components: list[str], extra_keys: tuple[str, ...] = ()) -> str:
+    """SQL over the tables `cells` and `ancestry`: the additive components of every cell summed
+    into each group it belongs to. A cell joins every ancestor of its unit, once for all
+    respondents and once per attribute. Summed in DuckDB under the memory bound: the stacked rows
+    (18 million for 605,000 cells at 100,000 employees) held as frames took 3.5 GB."""
+    carried = "".join(f"cells.{key}, " for key in extra_keys)
+    values = ", ".join(f"coalesce(cast(cells.{c} as double), 0) as {c}" for c in components)
+    placed = (
+        f"select cells.wave_id, {carried}ancestry.org_unit_id, ancestry.direct, {{attribute}}, "
+        f"{values} from cells inner join ancestry on cells.org_unit = ancestry.org_unit"
+    )
+    parts = [placed.format(attribute=f"'{ALL}' as attribute, null::varchar as attribute_value")]
     # Respondents without the attribute (not found in HR, or an anonymous wave) are in no split
     # group: they stay a hidden part of the unit's whole.
     for attribute in ATTRIBUTES:
         parts.append(
-            placed.filter(
-                (pl.col("anonymity") == "confidential") & pl.col(attribute).is_not_null()
-            ).select(
-                *keep,
-                pl.lit(attribute).alias("attribute"),
-                pl.col(attribute).cast(pl.String).alias("attribute_value"),
+            placed.format(
+                attribute=f"'{attribute}' as attribute, "
+                f"cast(cells.{attribute} as varchar) as attribute_value"
             )
+            + f" where cells.anonymity = 'confidential' and cells.{attribute} is not null"
         )
-    frame = pl.concat(parts)
-    keys = ["wave_id", "org_unit_id", "attribute", "attribute_value"]
-    return frame.group_by(keys).agg(
-        *[pl.col(c).sum() for c in components],
-        *[pl.col(c).filter(pl.col("direct")).sum().alias(f"direct_{c}") for c in components],
+    keys = ", ".join(["wave_id", *extra_keys, "org_unit_id", "attribute", "attribute_value"])
+    sums = ", ".join(
+        [f"sum({c}) as {c}" for c in components]
+        + [f"coalesce(sum({c}) filter (where direct), 0) as direct_{c}" for c in components]
     )
+    return f"select {keys}, {sums} from ({' union all '.join(parts)}) group by all"
+
+
+def build_groups(cells: pl.DataFrame, parent: dict, components: list[str]) -> pl.DataFrame:
+    """The summed components of every group the cells belong to (see _group_sums)."""
+    con = bounded_connect()
+    try:
+        con.register("cells", cells)
+        con.register("ancestry", _ancestry(parent))
+        return con.sql(_group_sums(components)).pl()
+    finally:
+        con.close()
 
 
 def anonymity_flags(groups: pl.DataFrame, parent: dict, min_group_size: int) -> pl.DataFrame:
@@ -224,37 +241,31 @@ def publish_survey_results(
         "is_suppressed",
         "suppression_reason",
     )
-    driver_components = _inputs(manifest, DRIVER_METRIC)
-    driver_groups = (
-        pl.concat(
-            [
-                build_groups(part.drop("construct"), parent, driver_components).with_columns(
-                    pl.lit(construct[0]).alias("construct")
-                )
-                for construct, part in drivers.group_by("construct")
-            ]
-        )
-        if drivers.height
-        else None
-    )
     with bounded_connect(home / "warehouse.duckdb") as con:
         con.execute("create schema if not exists survey")
         con.register("results_frame", results)
         con.execute(f"create or replace table {RESULTS_TABLE} as select * from results_frame")
-        if driver_groups is not None:
-            scored = _evaluate(
-                driver_groups, {DRIVER_METRIC: _expression(manifest, DRIVER_METRIC)}
-            ).join(flags, on=keys, how="left", nulls_equal=True)
-            scored = scored.select(
-                *keys,
-                "construct",
-                pl.when(~pl.col("is_suppressed").fill_null(True))
-                .then(pl.col(DRIVER_METRIC))
-                .alias(DRIVER_METRIC),
-                pl.col("is_suppressed").fill_null(True),
-            )
-            con.register("drivers_frame", scored)
-            con.execute(f"create or replace table {DRIVERS_TABLE} as select * from drivers_frame")
+        if drivers.height:
+            # Five constructs x every group: summed, scored and flagged in DuckDB, never held
+            # as frames (at 100,000 employees 7.4 million rows, copied at each step).
+            con.register("cells", drivers)
+            con.register("ancestry", _ancestry(parent))
+            con.register("flags", flags)
+            groups_sql = _group_sums(_inputs(manifest, DRIVER_METRIC), ("construct",))
+            con.execute(f"""
+                create or replace table {DRIVERS_TABLE} as
+                select groups.wave_id, groups.org_unit_id, groups.attribute,
+                    groups.attribute_value, groups.construct,
+                    case when not coalesce(flags.is_suppressed, true)
+                        then ({_expression(manifest, DRIVER_METRIC)}) end as {DRIVER_METRIC},
+                    coalesce(flags.is_suppressed, true) as is_suppressed
+                from ({groups_sql}) as groups
+                left join flags
+                    on groups.wave_id = flags.wave_id
+                    and groups.org_unit_id = flags.org_unit_id
+                    and groups.attribute = flags.attribute
+                    and groups.attribute_value is not distinct from flags.attribute_value
+            """)
     return {
         "groups": results.height,
         "suppressed": int(results["is_suppressed"].sum()),
