@@ -36,6 +36,10 @@ def checked_min_group_size(value: int | None) -> int:
     return size
 
 
+def small_group_reason(min_group_size: int) -> str:
+    return f"fewer than {min_group_size} respondents"
+
+
 @dataclass(frozen=True)
 class Partition:
     """`whole` splits into `parts` plus `unpublished` respondents that have no figure of their
@@ -81,7 +85,7 @@ def suppress(
     result = Suppression()
     for group, size in sizes.items():
         if size < min_group_size:
-            result.add(group, f"fewer than {min_group_size} respondents")
+            result.add(group, small_group_reason(min_group_size))
     # One pass over the partitions, then one over the pairs, gives what repeating both until
     # nothing changes would: every group suppressed by a rule was shown, so it has at least
     # `min_group_size` respondents, and adding that to a partition's hidden count can never bring

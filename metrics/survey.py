@@ -10,14 +10,13 @@ a reason. `peoplemart kpi` answers survey metrics from these tables only.
 """
 
 import json
-from collections import defaultdict
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from ingestion.duckdb_memory import bounded_connect
-from metrics.anonymity import Partition, checked_min_group_size, suppress
+from metrics.anonymity import Partition, checked_min_group_size, small_group_reason, suppress
 from metrics.kpi_tables import MetricSql
 from metrics.query import KpiQuery, KpiQueryError
 
@@ -64,15 +63,17 @@ def _ancestors(unit: str | None, parent: dict) -> list[str]:
 
 
 def _ancestry(parent: dict) -> pl.DataFrame:
-    """Every unit with each of its ancestors (itself included, marked direct)."""
+    """Every unit with each of its ancestors and how many levels up it is (itself at 0, marked
+    direct)."""
     return pl.DataFrame(
         [
-            {"org_unit": unit, "org_unit_id": node, "direct": node == unit}
+            {"org_unit": unit, "org_unit_id": node, "direct": distance == 0, "distance": distance}
             for unit in parent
-            for node in _ancestors(unit, parent)
+            for distance, node in enumerate(_ancestors(unit, parent))
         ],
-        schema={"org_unit": pl.String, "org_unit_id": pl.String, "direct": pl.Boolean},
-    )
+        schema={"org_unit": pl.String, "org_unit_id": pl.String, "direct": pl.Boolean,
+                "distance": pl.Int32},
+    )  # fmt: skip
 
 
 def _group_sums(components: list[str], extra_keys: tuple[str, ...] = ()) -> str:
@@ -117,66 +118,191 @@ def build_groups(cells: pl.DataFrame, parent: dict, components: list[str]) -> pl
 
 
 def anonymity_flags(groups: pl.DataFrame, parent: dict, min_group_size: int) -> pl.DataFrame:
-    """Which groups are suppressed, by the partitions and nestings a reader could exploit."""
-    flags = []
-    for wave_id, wave_groups in groups.group_by("wave_id"):
-        # Column-wise: a dict per row costs seconds at 1.5 million groups.
-        keys = list(
-            zip(
-                wave_groups["org_unit_id"],
-                wave_groups["attribute"],
-                wave_groups["attribute_value"],
-                strict=True,
-            )
+    """Which groups are suppressed, by the partitions and nestings a reader could exploit.
+
+    A partition can make suppress() act only if its whole is large enough (else every part is
+    too small, and so is the whole) and its hidden part starts between zero and the threshold:
+    every group a rule suppresses was shown, so it adds at least the threshold. The pairs act
+    only when their difference is small. DuckDB finds those few candidates among the
+    1.5 million groups (100,000 employees) and suppress() decides on them alone; every other
+    group is suppressed exactly when it is too small."""
+    too_small = pl.col("respondents").cast(pl.Int64) < min_group_size
+    # Candidates are taken in a fixed order: unit, split (as in ATTRIBUTES), value.
+    params = {"m": min_group_size, "attributes": [ALL, *ATTRIBUTES]}
+    with bounded_connect() as con:
+        con.register("groups_frame", groups)
+        con.register("ancestry", _ancestry(parent))
+        con.execute(_SIZES_SQL)
+        partitions = con.sql(_CANDIDATE_PARTITIONS_SQL, params=params).pl()
+        nested = con.sql(_CANDIDATE_PAIRS_SQL, params=params).pl()
+    decided = []
+    for wave_id in sorted(set(partitions["wave_id"]) | set(nested["wave_id"])):
+        result = _suppress_candidates(
+            partitions.filter(pl.col("wave_id") == wave_id),
+            nested.filter(pl.col("wave_id") == wave_id),
+            min_group_size,
         )
-        sizes = dict(zip(keys, map(int, wave_groups["respondents"]), strict=True))
-        direct = dict(zip(keys, map(int, wave_groups["direct_respondents"]), strict=True))
-        children = defaultdict(list)
-        for unit, parent_unit in parent.items():
-            children[parent_unit].append(unit)
-        partitions, nested = [], []
-        for key in sizes:
-            unit, attribute, value = key
-            parts = tuple(
-                (c, attribute, value) for c in children[unit] if (c, attribute, value) in sizes
-            )
-            # The unit's own members are not a published group: a hidden part of the whole.
-            partitions.append(Partition(key, parts, direct[key]))
-            # Only pairs whose difference could reveal someone: all others never act.
-            outers = [
-                outer
-                for ancestor in _ancestors(parent.get(unit), parent)
-                for outer in ((ancestor, attribute, value), (ancestor, ALL, None))
-            ] + ([(unit, ALL, None)] if attribute != ALL else [])
-            nested += [
-                (outer, key) for outer in outers
-                if 0 < sizes.get(outer, 0) - sizes[key] < min_group_size
-            ]  # fmt: skip
-        by_unit_attribute = defaultdict(list)
-        for key in sizes:
-            by_unit_attribute[(key[0], key[1])].append(key)
-        for unit in {k[0] for k in sizes}:
-            for attribute in ATTRIBUTES:
-                parts = tuple(by_unit_attribute.get((unit, attribute), ()))
-                if parts:
-                    shown_total = sum(sizes[p] for p in parts)
-                    unknown = sizes[(unit, ALL, None)] - shown_total
-                    partitions.append(Partition((unit, ALL, None), parts, unknown))
-        result = suppress(sizes, partitions, min_group_size, nested)
-        flags.append(
-            pl.DataFrame(
-                {
-                    "wave_id": [wave_id[0]] * len(sizes),
-                    "org_unit_id": [key[0] for key in sizes],
-                    "attribute": [key[1] for key in sizes],
-                    "attribute_value": [key[2] for key in sizes],
-                    "is_suppressed": [key in result.suppressed for key in sizes],
-                    "suppression_reason": [result.reasons.get(key) for key in sizes],
-                },
-                schema=FLAG_SCHEMA,
-            )
+        decided += [(wave_id, *key, reason) for key, reason in result.reasons.items()]
+    keys = ["wave_id", "org_unit_id", "attribute", "attribute_value"]
+    reasons = pl.DataFrame(
+        decided, schema={k: pl.String for k in [*keys, "suppression_reason"]}, orient="row"
+    )
+    flags = groups.select(*keys, too_small.alias("is_suppressed"))
+    flags = flags.join(reasons, on=keys, how="left", nulls_equal=True).with_columns(
+        pl.when(pl.col("is_suppressed") & pl.col("suppression_reason").is_null())
+        .then(pl.lit(small_group_reason(min_group_size)))
+        .otherwise(pl.col("suppression_reason"))
+        .alias("suppression_reason")
+    )
+    return flags.with_columns(pl.col("suppression_reason").is_not_null().alias("is_suppressed"))
+
+
+def _suppress_candidates(partitions: pl.DataFrame, nested: pl.DataFrame, min_group_size: int):
+    """suppress() over one wave's candidate partitions (one row per part) and pairs, in a fixed
+    order: which part a partition gives up can depend on what an earlier one gave up. Every group
+    here is large enough to be shown, so what suppress() decides is all complementary or
+    differencing suppression."""
+    sizes = {}
+    stated: dict[tuple, dict] = {}
+    for row in partitions.iter_rows(named=True):
+        whole = (row["org_unit_id"], row["attribute"], row["attribute_value"])
+        sizes[whole] = row["whole_size"]
+        partition = stated.setdefault(
+            (row["position"], whole), {"parts": [], "unpublished": row["hidden"]}
         )
-    return pl.concat(flags) if flags else pl.DataFrame(schema=FLAG_SCHEMA)
+        if row["part_unit"] is not None:
+            part = (row["part_unit"], row["part_attribute"], row["part_value"])
+            sizes[part] = row["part_size"]
+            partition["parts"].append(part)
+    pairs = []
+    for row in nested.iter_rows():
+        outer, inner = row[1:4], row[4:7]
+        sizes[outer], sizes[inner] = row[7], row[8]
+        pairs.append((outer, inner))
+    return suppress(
+        sizes,
+        [Partition(whole, tuple(p["parts"]), p["unpublished"])
+         for (_, whole), p in sorted(stated.items(), key=lambda item: item[0][0])],
+        min_group_size,
+        pairs,
+    )  # fmt: skip
+
+
+_SIZES_SQL = """
+create temp table sizes as
+select wave_id, org_unit_id as unit, attribute, attribute_value as value,
+    cast(respondents as bigint) as size, cast(direct_respondents as bigint) as direct
+from groups_frame
+"""
+# A unit's partition by the org tree: its child units' groups with the same split, its own
+# members unpublished. A unit's partition by an attribute: its groups per value of it, the
+# respondents without a value unpublished. A part too small to be shown is always suppressed, so
+# it is stated as hidden respondents (`hidden`), not as a part: suppress() counts it the same.
+# Rows: one per part that can be shown (a partition without one: a row with null parts),
+# numbered in the order suppress() takes them.
+_CANDIDATE_PARTITIONS_SQL = """
+with small_children as (
+    select child.wave_id, up.org_unit_id as unit, child.attribute, child.value,
+        sum(child.size) as size
+    from sizes as child
+    inner join ancestry as up on up.org_unit = child.unit and up.distance = 1
+    where child.size < $m
+    group by all
+),
+by_org as (
+    select whole.wave_id, whole.unit, whole.attribute, whole.value, whole.size as whole_size,
+        whole.direct + coalesce(small.size, 0) as hidden, 0 as kind
+    from sizes as whole
+    left join small_children as small
+        on small.wave_id = whole.wave_id and small.unit = whole.unit
+        and small.attribute = whole.attribute and small.value is not distinct from whole.value
+    where whole.size >= $m and hidden between 1 and $m - 1
+),
+by_attribute as (
+    select parts.wave_id, parts.unit, parts.attribute, whole.size as whole_size,
+        cast(whole.size - sum(parts.size)
+            + coalesce(sum(parts.size) filter (where parts.size < $m), 0) as bigint) as hidden,
+        1 as kind
+    from sizes as parts
+    inner join sizes as whole
+        on whole.wave_id = parts.wave_id and whole.unit = parts.unit and whole.attribute = 'all'
+    where parts.attribute <> 'all' and whole.size >= $m
+    group by parts.wave_id, parts.unit, parts.attribute, whole.size
+    having hidden between 1 and $m - 1
+),
+candidates as (
+    select wave_id, unit, attribute, value, whole_size, hidden, kind, attribute as split
+    from by_org
+    union all
+    select wave_id, unit, 'all', null, whole_size, hidden, kind, attribute
+    from by_attribute
+),
+parts as (
+    select candidates.wave_id, candidates.unit, candidates.split, candidates.value,
+        part.unit as part_unit, part.attribute as part_attribute, part.value as part_value,
+        part.size as part_size
+    from candidates
+    inner join ancestry as down on down.org_unit_id = candidates.unit and down.distance = 1
+    inner join sizes as part
+        on part.wave_id = candidates.wave_id and part.unit = down.org_unit
+        and part.attribute = candidates.attribute
+        and part.value is not distinct from candidates.value
+    where candidates.kind = 0 and part.size >= $m
+    union all
+    select candidates.wave_id, candidates.unit, candidates.split, candidates.value,
+        part.unit, part.attribute, part.value, part.size
+    from candidates
+    inner join sizes as part
+        on part.wave_id = candidates.wave_id and part.unit = candidates.unit
+        and part.attribute = candidates.split
+    where candidates.kind = 1 and part.size >= $m
+)
+select candidates.wave_id, candidates.unit as org_unit_id, candidates.attribute,
+    candidates.value as attribute_value, candidates.whole_size, candidates.hidden,
+    dense_rank() over (
+        partition by candidates.wave_id
+        order by candidates.kind, candidates.unit, list_position($attributes, candidates.split),
+            candidates.value nulls first
+    ) as position,
+    parts.part_unit, parts.part_attribute, parts.part_value, parts.part_size
+from candidates
+left join parts
+    on parts.wave_id = candidates.wave_id and parts.unit = candidates.unit
+    and parts.split = candidates.split and parts.value is not distinct from candidates.value
+"""
+# Every (containing, contained) pair of groups whose difference is small: a group and the same
+# split of each unit above it, and a group and the all-respondents group of its unit and of each
+# unit above it. Nearest containing group first, its own unit's whole last.
+_CANDIDATE_PAIRS_SQL = """
+with pairs as (
+    select inner_group.wave_id, outer_group.unit as outer_unit,
+        outer_group.attribute as outer_attribute, outer_group.value as outer_value,
+        inner_group.unit, inner_group.attribute, inner_group.value,
+        outer_group.size as outer_size, inner_group.size, up.distance, 0 as whole_of_unit
+    from sizes as inner_group
+    inner join ancestry as up on up.org_unit = inner_group.unit and up.distance > 0
+    inner join sizes as outer_group
+        on outer_group.wave_id = inner_group.wave_id and outer_group.unit = up.org_unit_id
+        and outer_group.attribute = inner_group.attribute
+        and outer_group.value is not distinct from inner_group.value
+    where inner_group.size >= $m and outer_group.size - inner_group.size between 1 and $m - 1
+    union all
+    select inner_group.wave_id, outer_group.unit, outer_group.attribute, outer_group.value,
+        inner_group.unit, inner_group.attribute, inner_group.value,
+        outer_group.size, inner_group.size, up.distance, 1
+    from sizes as inner_group
+    inner join ancestry as up on up.org_unit = inner_group.unit
+    inner join sizes as outer_group
+        on outer_group.wave_id = inner_group.wave_id and outer_group.unit = up.org_unit_id
+        and outer_group.attribute = 'all'
+    where inner_group.attribute <> 'all' and inner_group.size >= $m
+        and outer_group.size - inner_group.size between 1 and $m - 1
+)
+select wave_id, outer_unit, outer_attribute, outer_value, unit, attribute, value, outer_size, size
+from pairs
+order by wave_id, unit, list_position($attributes, attribute), value nulls first,
+    case when distance = 0 then 1000000 else distance end, whole_of_unit
+"""
 
 
 def _evaluate(frame: pl.DataFrame, expressions: dict[str, str]) -> pl.DataFrame:
