@@ -6,13 +6,14 @@ end to end: tests/e2e/test_publish.py, fast path equals MetricFlow.)"""
 import copy
 import datetime as dt
 import json
+import re
 
 import duckdb
 import polars as pl
 import pytest
 
 from metrics.catalog import PROJECT_ROOT, build_catalog
-from metrics.kpi_tables import _rolls_up, metric_groups
+from metrics.kpi_tables import MetricSql, _rolls_up, metric_groups
 from metrics.semantics import Semantics
 
 MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "semantic_manifest.json"
@@ -119,3 +120,16 @@ def test_rolling_sums_of_additive_measures_are_summed_from_monthly_figures():
     metric = next(m for m in manifest["metrics"] if m["name"] == "leaver_count_rolling_12m")
     metric["filter"] = {"where_filters": [{"where_sql_template": "1 = 1"}]}
     assert "leaver_count_rolling_12m" not in Semantics(duckdb.connect(), manifest).windowed
+
+
+def test_every_semantic_model_cte_is_read_in_place_and_the_sql_still_parses():
+    """MetricFlow's CTEs are marked NOT MATERIALIZED (metrics/kpi_tables.py, _inlined): none is
+    left for DuckDB to materialise, and DuckDB still parses the statement."""
+    sql = MetricSql(MANIFEST.parent.parent).sql(
+        ["headcount", "leavers"], ["metric_time__month", "segment__org_level_1"]
+    )
+    ctes = re.findall(r"(\w+_cte) AS (NOT MATERIALIZED )?\(", sql)
+    assert len(ctes) >= 2
+    assert all(marked for _, marked in ctes), ctes
+    [[parsed]] = duckdb.sql("select json_serialize_sql($sql)", params={"sql": sql}).fetchall()
+    assert json.loads(parsed)["error"] is False
