@@ -57,11 +57,12 @@ def failed_nodes(run_results: Path) -> tuple[list[str], list[str]]:
     return errored, [r["unique_id"] for r in results if r["status"] == "fail"]
 
 
-def _run_of(target: Path) -> str:
+def run_of(target: Path) -> str:
+    """The Dagster run a target folder's build attempt belongs to."""
     return target.name.rsplit("-", 1)[0]
 
 
-def _finished(dbt_path: Path) -> list[Path]:
+def finished_attempts(dbt_path: Path) -> list[Path]:
     """Target folders of the builds that got as far as writing their results (a killed dbt
     writes none), oldest first."""
     targets = dbt_path / "targets"
@@ -72,16 +73,16 @@ def _finished(dbt_path: Path) -> list[Path]:
 
 
 def attempts_of(dbt_path: Path, run_id: str) -> list[Path]:
-    return [p for p in _finished(dbt_path) if _run_of(p) == run_id]
+    return [p for p in finished_attempts(dbt_path) if run_of(p) == run_id]
 
 
 def reported_attempts(dbt_path: Path, run_id: str) -> list[Path]:
     """The attempts whose tests a run's quality report lists: the run's own, or, for a run that
     built nothing (a publish of an existing warehouse), those of the build that made it."""
-    finished = _finished(dbt_path)
+    finished = finished_attempts(dbt_path)
     if not finished:
         return []
-    return attempts_of(dbt_path, run_id) or attempts_of(dbt_path, _run_of(finished[-1]))
+    return attempts_of(dbt_path, run_id) or attempts_of(dbt_path, run_of(finished[-1]))
 
 
 def merged_results(attempts: list[Path]) -> dict | None:

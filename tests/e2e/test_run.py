@@ -19,7 +19,7 @@ import pytest
 
 from metrics.embedded_postgres import embedded_postgres
 from metrics.postgres import copy_to_postgres
-from orchestration.dbt_targets import DONE_STATUSES, RUN_RESULTS
+from orchestration.dbt_targets import DONE_STATUSES, RUN_RESULTS, finished_attempts, run_of
 from orchestration.defs.resources import DBT_PROJECT_DIR
 from tests.dbt.identities import unit_headcount_identity_breaks
 from tests.pipeline import kpi, kpi_json, personal_data, run_pipeline, varchar_values_in
@@ -436,10 +436,8 @@ def release_source(warehouse: Path, deadline: float) -> None:
         return
 
 
-def finished_attempts(home: Path, before: set[Path]) -> list[Path]:
-    targets = home / "dbt" / "targets"
-    finished = [p for p in targets.iterdir() if p not in before and (p / RUN_RESULTS).exists()]
-    return sorted(finished, key=lambda p: (p / RUN_RESULTS).stat().st_mtime)
+def attempts_since(home: Path, before: set[Path]) -> list[Path]:
+    return [p for p in finished_attempts(home / "dbt") if p not in before]
 
 
 def node_statuses(attempt: Path) -> dict[str, str]:
@@ -458,7 +456,7 @@ def test_a_dbt_build_that_errors_is_retried_from_where_it_stopped(first_run):
 
     def release_after_the_first_attempt():
         deadline = time.monotonic() + 600
-        while not finished_attempts(home, before):
+        while not attempts_since(home, before):
             if time.monotonic() > deadline:
                 return
             time.sleep(0.1)
@@ -473,7 +471,7 @@ def test_a_dbt_build_that_errors_is_retried_from_where_it_stopped(first_run):
     assert released.is_set()
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-2000:]
 
-    first, second = finished_attempts(home, before)
+    first, second = attempts_since(home, before)
     first_statuses, second_statuses = node_statuses(first), node_statuses(second)
     # Staging models are views: the first statement to read the source is a test of the view.
     errored = [node for node, status in first_statuses.items() if status == "error"]
@@ -483,7 +481,7 @@ def test_a_dbt_build_that_errors_is_retried_from_where_it_stopped(first_run):
     assert set(second_statuses) == left_over
     assert set(second_statuses.values()) <= set(DONE_STATUSES)
     assert len(second_statuses) < len(first_statuses) / 4
-    [report] = [r for r in reports(home) if r["run_id"] == first.name.rsplit("-", 1)[0]]
+    [report] = [r for r in reports(home) if r["run_id"] == run_of(first)]
     assert report["success"] and sum(f["rows_loaded"] for f in report["files"]) == 0
     assert {"warehouse_models"} <= {s["step"] for s in report["steps"]}
 
