@@ -11,6 +11,7 @@ same database file open, and DuckDB refuses a second connection whose config dif
 """
 
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -32,6 +33,34 @@ def memory_limit(value: str | None = None) -> str:
     if not limit.replace(".", "").rstrip("KMGTiBb").isdigit():
         raise NightSettingError(f"{MEMORY_LIMIT_ENV} must look like 3GB, got {limit!r}")
     return limit
+
+
+_UNIT_BYTES = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
+               "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20,
+               "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def limit_bytes(limit: str) -> float:
+    """A bound as DuckDB reads it (GB = 10^9 bytes, GiB = 2^30), in bytes."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", limit)
+    if not match or match.group(2).lower() not in _UNIT_BYTES:
+        raise NightSettingError(f"{MEMORY_LIMIT_ENV} must look like 3GB, got {limit!r}")
+    return float(match.group(1)) * _UNIT_BYTES[match.group(2).lower()]
+
+
+# A copy streams: each row group is read once and written once, so a buffer pool larger than a
+# few row groups per thread only caches blocks nobody reads again. The publication's copy of
+# 135 million rows at 100,000 employees took 48 s under both 3GB and 1.5GB, and its process
+# 3.2 GB against 1.7 GB: beside the night's process that was the difference to 4 GB.
+STREAMING_MEMORY_LIMIT = "1.5GB"
+
+
+def streaming_limit() -> str:
+    """The bound for a connection that only copies: the night's, at most STREAMING_MEMORY_LIMIT."""
+    night = memory_limit()
+    if limit_bytes(night) <= limit_bytes(STREAMING_MEMORY_LIMIT):
+        return night
+    return STREAMING_MEMORY_LIMIT
 
 
 def bounded_connect(

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ingestion.duckdb_memory import bounded_connect
+from ingestion.duckdb_memory import bounded_connect, streaming_limit
 from metrics.published import published_tables
 
 BI_SCHEMA = "bi"
@@ -135,7 +135,10 @@ def _row_filter(columns: set[str], version: str) -> str:
 def load_version(dsn: str, serving_file: Path, run_id: str) -> str:
     """Load the published tables into a new versioned schema (not yet visible); return its name."""
     version = version_schema(run_id)
-    with connect(dsn) as conn, bounded_connect(serving_file, read_only=True) as serving:
+    with (
+        connect(dsn) as conn,
+        bounded_connect(serving_file, read_only=True, limit=streaming_limit()) as serving,
+    ):
         ensure_roles(conn)
         with conn.cursor() as cur:
             cur.execute(f"drop schema if exists {version} cascade")

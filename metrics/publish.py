@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.duckdb_memory import bounded_connect
+from ingestion.duckdb_memory import bounded_connect, streaming_limit
 from ingestion.retention import key_table
 from metrics import postgres
 from metrics.published import published_tables
@@ -48,7 +48,7 @@ def publish(home: Path, run_id: str, postgres_dsn: str | None = None) -> Publica
     staged.unlink(missing_ok=True)
     staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    con = bounded_connect()
+    con = bounded_connect(limit=streaming_limit())
     try:
         # A copy in any row order is the same table (readers order what they read); keeping the
         # order would make DuckDB buffer the KPI tables' tens of millions of rows to write them.
@@ -123,7 +123,7 @@ def _export_parquet(home: Path, staged: Path, run_id: str, counts: dict[str, int
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    with bounded_connect(staged, read_only=True) as con:
+    with bounded_connect(staged, read_only=True, limit=streaming_limit()) as con:
         con.execute("set preserve_insertion_order = false")
         for name in counts:
             schema, table = name.split(".", 1)

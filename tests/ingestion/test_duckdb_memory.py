@@ -3,7 +3,14 @@
 import duckdb
 import pytest
 
-from ingestion.duckdb_memory import MEMORY_LIMIT_ENV, bounded_connect, memory_limit
+from ingestion.duckdb_memory import (
+    MEMORY_LIMIT_ENV,
+    STREAMING_MEMORY_LIMIT,
+    bounded_connect,
+    limit_bytes,
+    memory_limit,
+    streaming_limit,
+)
 
 
 def _near(con: duckdb.DuckDBPyConnection, expected_bytes: int) -> bool:
@@ -50,3 +57,32 @@ def test_a_limit_duckdb_cannot_read_is_refused_naming_the_variable(monkeypatch, 
     monkeypatch.setenv(MEMORY_LIMIT_ENV, value)
     with pytest.raises(ValueError, match=MEMORY_LIMIT_ENV):
         bounded_connect()
+
+
+@pytest.mark.parametrize(
+    ("night", "copy"), [("3GB", "1.5GB"), ("10GB", "1.5GB"), ("1GB", "1GB"), ("1400MiB", "1400MiB")]
+)
+def test_a_copy_gets_the_nights_bound_at_most_the_streaming_bound(monkeypatch, night, copy):
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, night)
+    assert STREAMING_MEMORY_LIMIT == "1.5GB"
+    assert streaming_limit() == copy
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        ("3GB", 3e9),
+        ("1.5GB", 1.5e9),
+        ("2GiB", 2**31),
+        ("512MB", 512e6),
+        ("4g", 4e9),
+        ("10 GB", 1e10),
+    ],
+)
+def test_a_bound_reads_in_bytes_as_duckdb_reads_it(limit, expected):
+    assert limit_bytes(limit) == expected
+
+
+def test_a_bound_in_an_unknown_unit_is_refused():
+    with pytest.raises(ValueError, match=MEMORY_LIMIT_ENV):
+        limit_bytes("3 gigs")
