@@ -1,7 +1,10 @@
 """What the benchmark's results page says."""
 
 import json
+import subprocess
+import sys
 
+from bench.measure import measured
 from bench.run import dbt_start_up_seconds, warehouse_markdown
 
 
@@ -28,3 +31,16 @@ def test_the_dbt_steps_start_up_is_its_time_outside_dbts_own_execution(tmp_path)
     report = {"run_id": "run-1", "steps": [{"step": "warehouse_models", "seconds": 46.5}]}
     assert dbt_start_up_seconds(tmp_path, report) == 6.5
     assert dbt_start_up_seconds(tmp_path, {"run_id": "run-2", "steps": report["steps"]}) is None
+
+
+def test_a_subprocess_stage_is_measured_without_the_benchmarks_own_memory():
+    """The benchmark holds 400 MB of its own; the measured child allocates 200 MB. Measured
+    with its children only, the stage's peak is the child's; measured whole, it is both."""
+    held = bytearray(400 * 2**20)
+    child = [sys.executable, "-c", "import time; b = bytearray(200 * 2**20); time.sleep(1.0)"]
+    with measured("child", children_only=True) as alone:
+        subprocess.run(child, check=True)
+    with measured("child and me") as whole:
+        subprocess.run(child, check=True)
+    assert 200 <= alone.peak_rss_mb < 350
+    assert whole.peak_rss_mb >= alone.peak_rss_mb + len(held) / 2**20 - 50
