@@ -341,6 +341,40 @@ def test_survey_figures_under_the_threshold_are_suppressed_everywhere(published)
         assert conn.execute(leak.format("bi.engagement_results")).fetchone() == (0,)
 
 
+def test_every_constructs_driver_scores_are_published_once_per_group_flagged_as_the_group(
+    published,
+):
+    """The driver scores are written one construct at a time: every construct is there, each
+    group once per construct, and a group is suppressed exactly as its engagement figures are."""
+    _, home = published
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        scored = con.sql(
+            "select distinct construct from survey_private.fct_survey_construct_scores"
+        ).fetchall()
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        constructs = con.sql("select distinct construct from survey.driver_results").fetchall()
+        repeated = con.sql(
+            "select count(*) from (select wave_id, org_unit_id, attribute, attribute_value, "
+            "construct from survey.driver_results group by all having count(*) > 1)"
+        ).fetchall()
+        flagged_otherwise = con.sql(
+            "select count(*) from survey.driver_results as d join survey.engagement_results as e "
+            "on d.wave_id = e.wave_id and d.org_unit_id = e.org_unit_id "
+            "and d.attribute = e.attribute "
+            "and d.attribute_value is not distinct from e.attribute_value "
+            "where d.is_suppressed <> e.is_suppressed"
+        ).fetchall()
+        shown_per_construct = dict(
+            con.sql(
+                "select construct, count(*) from survey.driver_results "
+                "where not is_suppressed group by construct"
+            ).fetchall()
+        )
+    assert len(scored) >= 2 and sorted(constructs) == sorted(scored)
+    assert repeated == [(0,)] and flagged_otherwise == [(0,)]
+    assert set(shown_per_construct) == {c for (c,) in scored}
+
+
 # --- the privacy scanner -----------------------------------------------------------------------
 
 
