@@ -201,7 +201,8 @@ def warehouse_markdown(results: list[dict], years: int, command: str) -> str:
     what = (
         "Generation (not when `--landing` reuses a landing), then `peoplemart build` (ingestion, "
         "the dbt build with its tests; nothing published) on everything but the newest HR "
-        "snapshot. Peak RSS is the whole process tree."
+        "snapshot. Peak RSS is the whole process tree of the night (the benchmark's own process "
+        "not counted), in MiB."
     )
     lines = _stage_table("Warehouse build benchmark", command, years, what)
     for result in results:
@@ -423,7 +424,8 @@ def _stage_rows(size: str, stage: dict, areas: int) -> list[str]:
 
 def markdown(results: list[dict], summary: dict, years: int, command: str) -> str:
     what = (
-        "Peak RSS is the whole process tree. A full night loads everything but the newest HR "
+        "Peak RSS is the whole process tree of each night or baseline (the benchmark's own "
+        "process not counted), in MiB. A full night loads everything but the newest HR "
         "snapshot; the incremental night then loads that snapshot on top of the warehouse."
     )
     lines = _stage_table("Pipeline benchmark", command, years, what)
