@@ -380,15 +380,16 @@ def publish_survey_results(
                 "select distinct construct from driver_cells order by construct nulls last"
             ).fetchall()
         ]
-        con.execute("create or replace temp view cells as select * from driver_cells limit 0")
+        con.execute("create or replace temp table cells as select * from driver_cells limit 0")
         con.execute(f"create or replace table {DRIVERS_TABLE} as {_driver_rows(manifest)}")
         for construct in constructs:
             con.execute(
-                "create or replace temp view cells as select * from driver_cells "
-                f"where construct is not distinct from {_literal(construct)}"
+                "create or replace temp table cells as select * from driver_cells "
+                "where construct is not distinct from $construct",
+                {"construct": construct},
             )
             con.execute(f"insert into {DRIVERS_TABLE} {_driver_rows(manifest)}")
-        con.execute("drop view cells")
+        con.execute("drop table cells")
         con.execute("drop table driver_cells")
     return {
         "groups": results.height,
@@ -397,13 +398,8 @@ def publish_survey_results(
     }
 
 
-def _literal(value: str | None) -> str:
-    """A string as a SQL literal (a view cannot take parameters)."""
-    return "null" if value is None else "'" + value.replace("'", "''") + "'"
-
-
 def _driver_rows(manifest: dict) -> str:
-    """The driver scores of every group of the view `cells`, flagged as its group is."""
+    """The driver scores of every group of the table `cells`, flagged as its group is."""
     driver_inputs = _inputs(manifest, DRIVER_METRIC)
     groups_sql = _group_sums(driver_inputs, ("construct",))
     return f"""
