@@ -356,37 +356,92 @@ def _cell_set(dimension: str) -> str:
     return "org" if dimension == TOTAL or dimension.startswith("org_level_") else "attributes"
 
 
-def _rolled_up_answers(semantics: Semantics, generator, group: MetricGroup, questions, grain):
-    """Every question of the group from a MetricFlow query at the finest cells (period x the
-    group's org levels, and period x its other splits), summed per split in DuckDB: two scans of
-    the facts instead of one per split."""
+class _Cells:
+    """The finest cells of a rolled-up group: per cell set, one MetricFlow query of the group's
+    leaves by `time` and every split column asked of that set, kept as a temp table until
+    dropped. `time` is the grain's own period, or the month for a group whose measures all sum
+    over time: then one query serves the month, quarter and year questions, each period summed
+    from its months (one scan of the facts instead of three)."""
+
+    def __init__(self, semantics: Semantics, generator, leaves: list[str], time: str,
+                 questions) -> None:  # fmt: skip
+        self._semantics, self._generator, self._leaves, self.time = (
+            semantics, generator, leaves, time)  # fmt: skip
+        self._columns: dict[str, list[str]] = defaultdict(lambda: [time])
+        for dimension, group_by in questions:
+            columns = self._columns[_cell_set(dimension)]
+            columns += [c for c in group_by[1:] if c not in columns]
+        self.created: set[str] = set()
+
+    def table(self, dimension: str) -> str:
+        cell_set = _cell_set(dimension)
+        table = f"kpi_cells_{cell_set}"
+        if cell_set not in self.created:
+            sql = self._generator.sql(self._leaves, self._columns[cell_set])
+            self._semantics.con.execute(f"create or replace temp table {table} as {sql}")
+            self.created.add(cell_set)
+        return table
+
+    def drop(self) -> None:
+        for cell_set in self.created:
+            self._semantics.con.execute(f"drop table if exists kpi_cells_{cell_set}")
+
+
+def _rolled_up_answers(semantics: Semantics, cells: _Cells, group: MetricGroup, questions,
+                       grain: str):  # fmt: skip
+    """Every question of the group summed per split in DuckDB from the finest cells (period x
+    the group's org levels, and period x its other splits): two scans of the facts instead of
+    one per split."""
     con = semantics.con
     metrics = list(group.metrics)
     leaves = semantics.inputs(metrics, expand=lambda name: True)
     order = semantics.evaluated(metrics, expand=lambda name: True)
-    finest: dict[str, list[str]] = defaultdict(list)
     for dimension, group_by in questions:
-        cells = finest[_cell_set(dimension)]
-        cells += [column for column in group_by if column not in cells]
-    created: set[str] = set()
-    try:
-        for dimension, group_by in questions:
-            cell_set = _cell_set(dimension)
-            table = f"kpi_cells_{cell_set}"
-            if cell_set not in created:
-                sql = generator.sql(leaves, finest[cell_set])
-                con.execute(f"create or replace temp table {table} as {sql}")
-                created.add(cell_set)
-            columns = ", ".join(group_by)
-            sums = ", ".join(f"sum({leaf}) as {leaf}" for leaf in leaves)
-            sql = f"select {columns}, {sums} from {table} group by {columns}"
-            if any(semantics.uses_calendar(name) for name in metrics):
-                yield _evaluate(semantics, con.sql(sql).pl(), group_by, order, grain, metrics)
-            else:
-                yield con.sql(_with_expressions(sql, order, semantics.definitions)).pl()
-    finally:
-        for cell_set in created:
-            con.execute(f"drop table if exists kpi_cells_{cell_set}")
+        period = (
+            group_by[0]
+            if cells.time == group_by[0]
+            else f"date_trunc('{grain}', {cells.time}) as {group_by[0]}"
+        )
+        columns = ", ".join([period, *group_by[1:]])
+        sums = ", ".join(f"sum({leaf}) as {leaf}" for leaf in leaves)
+        sql = f"select {columns}, {sums} from {cells.table(dimension)} group by all"
+        if any(semantics.uses_calendar(name) for name in metrics):
+            yield _evaluate(semantics, con.sql(sql).pl(), group_by, order, grain, metrics)
+        else:
+            yield con.sql(_with_expressions(sql, order, semantics.definitions)).pl()
+
+
+def _sums_over_time(group: MetricGroup, semantics: Semantics, manifest: dict) -> bool:
+    """Whether a period's figure of every leaf is the sum of its months' (so MetricFlow's
+    quarter and year answers equal the month cells summed): simple metrics of additive measures
+    with no non-additive dimension (a month-end headcount is not), no time-spine join or null
+    filling, on a time axis of days or months."""
+    measures = {
+        m["name"]: (m, model)
+        for model in manifest["semantic_models"]
+        for m in model["measures"]
+    }  # fmt: skip
+    for leaf in semantics.inputs(list(group.metrics), expand=lambda name: True):
+        metric = semantics.definitions[leaf]
+        if metric["type"] != "simple":
+            return False
+        params = metric["type_params"]["measure"]
+        measure, model = measures[params["name"]]
+        agg_time = measure.get("agg_time_dimension") or model["defaults"]["agg_time_dimension"]
+        granularity = next(
+            d["type_params"]["time_granularity"]
+            for d in model["dimensions"]
+            if d["name"] == agg_time
+        )
+        if (
+            measure.get("non_additive_dimension")
+            or semantics.aggregation[params["name"]] not in ADDITIVE_AGGREGATIONS
+            or params.get("join_to_timespine")
+            or params.get("fill_nulls_with") is not None
+            or granularity not in ("day", GRAINS[0])
+        ):
+            return False
+    return True
 
 
 def build_kpi_tables(
@@ -409,24 +464,49 @@ def build_kpi_tables(
     slowest = []
     with planned_for_metricflow(con):
         for group in metric_groups(manifest, catalog):
+            asked = {grain: list(_questions(group, grain)) for grain in group.grains}
+            rolls_up = _rolls_up(group, semantics)
+            rolled = [grain for grain in group.grains if rolls_up and len(asked[grain]) > 1]
+            leaves = semantics.inputs(list(group.metrics), expand=lambda name: True)
+            by_month = (
+                GRAINS[0] in rolled
+                and len(rolled) > 1
+                and _sums_over_time(group, semantics, manifest)
+            )
+            shared = (
+                _Cells(semantics, generator, leaves, f"metric_time__{GRAINS[0]}",
+                       [q for grain in rolled for q in asked[grain]])
+                if by_month else None
+            )  # fmt: skip
             for grain in group.grains:
                 group_started = time.monotonic()
-                questions = list(_questions(group, grain))
-                if len(questions) > 1 and _rolls_up(group, semantics):
-                    answers = _rolled_up_answers(semantics, generator, group, questions, grain)
-                    queries += len({_cell_set(dimension) for dimension, _ in questions})
+                questions = asked[grain]
+                cells = None
+                if grain in rolled:
+                    cells = shared or _Cells(
+                        semantics, generator, leaves, f"metric_time__{grain}", questions
+                    )
+                    answers = _rolled_up_answers(semantics, cells, group, questions, grain)
                 else:
                     answers = (
                         _answer(semantics, generator, group, group_by, grain)
                         for _, group_by in questions
                     )
                     queries += len(questions)
-                for (dimension, group_by), answer in zip(questions, answers, strict=True):
-                    counts[table_name(grain)] += _append(
-                        con, grain, _wide(answer, group, dimension, group_by), group.metrics
-                    )
+                try:
+                    for (dimension, group_by), answer in zip(questions, answers, strict=True):
+                        counts[table_name(grain)] += _append(
+                            con, grain, _wide(answer, group, dimension, group_by), group.metrics
+                        )
+                finally:
+                    if cells is not None and cells is not shared:
+                        queries += len(cells.created)
+                        cells.drop()
                 seconds = round(time.monotonic() - group_started, 1)
                 slowest.append((seconds, f"{'+'.join(group.models)} by {grain}"))
+            if shared is not None:
+                queries += len(shared.created)
+                shared.drop()
     con.execute("begin transaction")
     for grain in GRAINS:
         con.execute(f"drop table if exists {table_name(grain)}")

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from metrics.catalog import PROJECT_ROOT, build_catalog
-from metrics.kpi_tables import MetricSql, _rolls_up, metric_groups
+from metrics.kpi_tables import MetricSql, _rolls_up, _sums_over_time, metric_groups
 from metrics.semantics import Semantics
 
 MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "semantic_manifest.json"
@@ -49,6 +49,33 @@ def test_an_input_with_its_own_filter_or_offset_is_asked_per_split():
         metric = next(m for m in changed["metrics"] if m["name"] == "turnover_rate")
         metric["type_params"]["metrics"][0].update(change)
         assert not decisions(changed)["turnover_rate"], change
+
+
+def summed_over_time(manifest: dict) -> dict[str, bool]:
+    semantics = Semantics(duckdb.connect(), manifest)
+    return {
+        metric: _sums_over_time(group, semantics, manifest)
+        for group in metric_groups(manifest, build_catalog(manifest))
+        for metric in group.metrics
+    }
+
+
+def test_only_groups_whose_measures_all_sum_over_time_are_summed_from_months():
+    """A quarter's leavers, sick spells and revenue are the sums of its months'; a quarter's
+    headcount is its last month's (a non-additive dimension), so the workforce group and the
+    span of control are asked per grain, and so is a measure filled with zero where empty."""
+    manifest = json.loads(MANIFEST.read_text())
+    summed = summed_over_time(manifest)
+    for metric in ("sick_spells", "average_fte", "turnover_rate", "revenue_per_fte"):
+        assert summed[metric], metric
+    for metric in ("headcount", "leavers", "span_of_control", "verzuim_pct",
+                   "turnover_rate_rolling_12m"):  # fmt: skip
+        assert not summed[metric], metric
+    for change in ({"fill_nulls_with": 0}, {"join_to_timespine": True}):
+        changed = copy.deepcopy(manifest)
+        spells = next(m for m in changed["metrics"] if m["name"] == "sick_spells")
+        spells["type_params"]["measure"].update(change)
+        assert not summed_over_time(changed)["sick_spells"], change
 
 
 @pytest.fixture
