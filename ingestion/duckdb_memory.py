@@ -30,19 +30,19 @@ def memory_limit(value: str | None = None) -> str:
     """The configured bound, checked: DuckDB would take a typo for a setting it cannot parse
     only at the first query of a night."""
     limit = (value or os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT).strip()
-    if not limit.replace(".", "").rstrip("KMGTiBb").isdigit():
-        raise NightSettingError(f"{MEMORY_LIMIT_ENV} must look like 3GB, got {limit!r}")
+    limit_bytes(limit)
     return limit
 
 
-_UNIT_BYTES = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
+# The units DuckDB reads (it refuses a number without one).
+_UNIT_BYTES = {"b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
                "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20,
                "gib": 2**30, "tib": 2**40}  # fmt: skip
 
 
 def limit_bytes(limit: str) -> float:
     """A bound as DuckDB reads it (GB = 10^9 bytes, GiB = 2^30), in bytes."""
-    match = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", limit)
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", limit)
     if not match or match.group(2).lower() not in _UNIT_BYTES:
         raise NightSettingError(f"{MEMORY_LIMIT_ENV} must look like 3GB, got {limit!r}")
     return float(match.group(1)) * _UNIT_BYTES[match.group(2).lower()]

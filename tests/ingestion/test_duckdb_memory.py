@@ -52,7 +52,7 @@ def test_a_read_only_connection_cannot_write(tmp_path):
         con.execute("create table t (x int)")
 
 
-@pytest.mark.parametrize("value", ["3 gigs", "lots", "GB"])
+@pytest.mark.parametrize("value", ["3 gigs", "lots", "GB", "3", "3.5.5GB"])
 def test_a_limit_duckdb_cannot_read_is_refused_naming_the_variable(monkeypatch, value):
     monkeypatch.setenv(MEMORY_LIMIT_ENV, value)
     with pytest.raises(ValueError, match=MEMORY_LIMIT_ENV):
