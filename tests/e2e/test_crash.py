@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 
 from metrics.embedded_postgres import stop_embedded_postgres
@@ -100,8 +101,28 @@ def run_and_kill(landing: Path, home: Path, first_step: str, after_seconds: floa
     # embedded PostgreSQL detaches into its own session, as a real server would be elsewhere.)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    _wait_until_gone(process.pid)
     reader.join(timeout=10)
     return lines[-1] if lines else ""
+
+
+def _wait_until_gone(group: int, timeout: float = 60) -> None:
+    """Until every process of the killed group has exited. SIGKILL arrives at each member on its
+    own: the run's leader can be reaped while dbt, killed with it, still holds the warehouse's
+    file lock for a moment (a restarted run would wait on it; the checks below would fail)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = []
+        for member in psutil.process_iter(["status"]):
+            try:
+                if os.getpgid(member.pid) == group and member.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(member.pid)
+            except (ProcessLookupError, psutil.Error):
+                continue
+        if not alive:
+            return
+        assert time.monotonic() < deadline, f"killed processes {alive} still running"
+        time.sleep(0.1)
 
 
 def table_checksums(database: Path, schemas: tuple[str, ...]) -> dict[str, tuple]:
