@@ -359,14 +359,15 @@ def _cell_set(dimension: str) -> str:
 class _Cells:
     """The finest cells of a rolled-up group: per cell set, one MetricFlow query of the group's
     leaves by `time` and every split column asked of that set, kept as a temp table until
-    dropped. `time` is the grain's own period, or the month for a group whose measures all sum
-    over time: then one query serves the month, quarter and year questions, each period summed
-    from its months (one scan of the facts instead of three)."""
+    dropped. `time` is the grain's own period, or the month for a group whose leaves all follow
+    from their months (`rollup`, see _month_rollup): then one query serves the month, quarter and
+    year questions (one scan of the facts instead of three)."""
 
     def __init__(self, semantics: Semantics, generator, leaves: list[str], time: str,
-                 questions) -> None:  # fmt: skip
+                 questions, rollup: dict | None = None) -> None:  # fmt: skip
         self._semantics, self._generator, self._leaves, self.time = (
             semantics, generator, leaves, time)  # fmt: skip
+        self.rollup = rollup or {}
         self._columns: dict[str, list[str]] = defaultdict(lambda: [time])
         for dimension, group_by in questions:
             columns = self._columns[_cell_set(dimension)]
@@ -397,36 +398,72 @@ def _rolled_up_answers(semantics: Semantics, cells: _Cells, group: MetricGroup, 
     leaves = semantics.inputs(metrics, expand=lambda name: True)
     order = semantics.evaluated(metrics, expand=lambda name: True)
     for dimension, group_by in questions:
-        period = (
-            group_by[0]
-            if cells.time == group_by[0]
-            else f"date_trunc('{grain}', {cells.time}) as {group_by[0]}"
-        )
-        columns = ", ".join([period, *group_by[1:]])
+        table = cells.table(dimension)
         sums = ", ".join(f"sum({leaf}) as {leaf}" for leaf in leaves)
-        sql = f"select {columns}, {sums} from {cells.table(dimension)} group by all"
+        if cells.time == group_by[0]:
+            sql = f"select {', '.join(group_by)}, {sums} from {table} group by all"
+        else:
+            sql = _from_months(cells, table, group_by, grain, leaves)
         if any(semantics.uses_calendar(name) for name in metrics):
             yield _evaluate(semantics, con.sql(sql).pl(), group_by, order, grain, metrics)
         else:
             yield con.sql(_with_expressions(sql, order, semantics.definitions)).pl()
 
 
-def _sums_over_time(group: MetricGroup, semantics: Semantics, manifest: dict) -> bool:
-    """Whether a period's figure of every leaf is the sum of its months' (so MetricFlow's
-    quarter and year answers equal the month cells summed): simple metrics of additive measures
-    with no non-additive dimension (a month-end headcount is not), no time-spine join or null
-    filling, on a time axis of days or months."""
+def _from_months(cells: _Cells, table: str, group_by: list[str], grain: str, leaves) -> str:
+    """A coarser period's answer from month cells: each leaf summed over the period's months,
+    a month-end figure over its last month's cells only (null where a member has none). As in
+    MetricFlow's SQL, a member has a row where any leaf has one: with month-end figures only,
+    where it has cells in the last month."""
+    period = f"date_trunc('{grain}', {cells.time})"
+    sums = ", ".join(
+        f"sum({leaf}) filter (where {cells.time} = kpi_last_month) as {leaf}"
+        if cells.rollup.get(leaf) == LAST_MONTH
+        else f"sum({leaf}) as {leaf}"
+        for leaf in leaves
+    )
+    columns = ", ".join([f"kpi_period as {group_by[0]}", *group_by[1:]])
+    with_period = f"select *, {period} as kpi_period from {table}"
+    if LAST_MONTH not in cells.rollup.values():
+        return f"select {columns}, {sums} from ({with_period}) group by all"
+    return (
+        f"with cells as ({with_period}), "
+        f"last_months as (select kpi_period, max({cells.time}) as kpi_last_month from cells "
+        f"group by kpi_period) "
+        f"select {columns}, {sums} from cells join last_months using (kpi_period) "
+        + (f"where {cells.time} = kpi_last_month " if SUMMED not in cells.rollup.values() else "")
+        + "group by all"
+    )
+
+
+# How a leaf's period value comes from its months: their sum, or the value of the period's last
+# month (a month-end figure: a measure non-additive over its own month, `window_choice: max`).
+SUMMED, LAST_MONTH = "sum", "last month"
+
+
+def _month_rollup(group: MetricGroup, semantics: Semantics, manifest: dict) -> dict | None:
+    """How each leaf's quarter and year follow from its month cells, or None where some leaf's
+    do not: simple metrics of additive measures, with no time-spine join or null filling, on a
+    time axis of days or months; each either summed over time, or a month-end figure.
+
+    A month-end figure's period value is, in MetricFlow's SQL, its sum over the rows of the
+    period's last month that has any row of its semantic model at all (one month per period for
+    the whole query, not per member), and null for a member with no row in that month. The
+    cells reproduce that month only when every leaf comes from that one model: cells exist
+    exactly where its rows do."""
     measures = {
         m["name"]: (m, model)
         for model in manifest["semantic_models"]
         for m in model["measures"]
     }  # fmt: skip
+    rollup, models = {}, set()
     for leaf in semantics.inputs(list(group.metrics), expand=lambda name: True):
         metric = semantics.definitions[leaf]
         if metric["type"] != "simple":
-            return False
+            return None
         params = metric["type_params"]["measure"]
         measure, model = measures[params["name"]]
+        models.add(model["name"])
         agg_time = measure.get("agg_time_dimension") or model["defaults"]["agg_time_dimension"]
         granularity = next(
             d["type_params"]["time_granularity"]
@@ -434,14 +471,27 @@ def _sums_over_time(group: MetricGroup, semantics: Semantics, manifest: dict) ->
             if d["name"] == agg_time
         )
         if (
-            measure.get("non_additive_dimension")
-            or semantics.aggregation[params["name"]] not in ADDITIVE_AGGREGATIONS
+            semantics.aggregation[params["name"]] not in ADDITIVE_AGGREGATIONS
             or params.get("join_to_timespine")
             or params.get("fill_nulls_with") is not None
-            or granularity not in ("day", GRAINS[0])
         ):
-            return False
-    return True
+            return None
+        non_additive = measure.get("non_additive_dimension")
+        if not non_additive and granularity in ("day", GRAINS[0]):
+            rollup[leaf] = SUMMED
+        elif (
+            non_additive
+            and non_additive["name"] == agg_time
+            and non_additive.get("window_choice") == "max"
+            and not non_additive.get("window_groupings")
+            and granularity == GRAINS[0]
+        ):
+            rollup[leaf] = LAST_MONTH
+        else:
+            return None
+    if LAST_MONTH in rollup.values() and len(models) > 1:
+        return None
+    return rollup
 
 
 def build_kpi_tables(
@@ -468,15 +518,15 @@ def build_kpi_tables(
             rolls_up = _rolls_up(group, semantics)
             rolled = [grain for grain in group.grains if rolls_up and len(asked[grain]) > 1]
             leaves = semantics.inputs(list(group.metrics), expand=lambda name: True)
-            by_month = (
-                GRAINS[0] in rolled
-                and len(rolled) > 1
-                and _sums_over_time(group, semantics, manifest)
+            rollup = (
+                _month_rollup(group, semantics, manifest)
+                if GRAINS[0] in rolled and len(rolled) > 1
+                else None
             )
             shared = (
                 _Cells(semantics, generator, leaves, f"metric_time__{GRAINS[0]}",
-                       [q for grain in rolled for q in asked[grain]])
-                if by_month else None
+                       [q for grain in rolled for q in asked[grain]], rollup)
+                if rollup else None
             )  # fmt: skip
             for grain in group.grains:
                 group_started = time.monotonic()

@@ -199,6 +199,10 @@ FAST_QUESTIONS = [
     ["gap_fte,demand_fte", "--grain", "year", "--by", "scenario"],
     ["turnover_rate_rolling_12m", "--grain", "month"],
     ["headcount,hires,internal_mobility_rate", "--grain", "month", "--by", "org_level_4"],
+    # Quarters and years from month cells: month-end figures at their period's last month.
+    ["headcount,fte,hires,leavers", "--grain", "year", "--by", "org_level_4"],
+    ["span_of_control,managers,frequent_absence_employees", "--grain", "quarter", "--by",
+     "org_level_4"],
 ]  # fmt: skip
 
 

@@ -13,7 +13,16 @@ import polars as pl
 import pytest
 
 from metrics.catalog import PROJECT_ROOT, build_catalog
-from metrics.kpi_tables import MetricSql, _rolls_up, _sums_over_time, metric_groups
+from metrics.kpi_tables import (
+    LAST_MONTH,
+    SUMMED,
+    MetricSql,
+    _Cells,
+    _from_months,
+    _month_rollup,
+    _rolls_up,
+    metric_groups,
+)
 from metrics.semantics import Semantics
 
 MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "semantic_manifest.json"
@@ -51,31 +60,79 @@ def test_an_input_with_its_own_filter_or_offset_is_asked_per_split():
         assert not decisions(changed)["turnover_rate"], change
 
 
-def summed_over_time(manifest: dict) -> dict[str, bool]:
+def month_rollups(manifest: dict) -> dict[str, dict | None]:
     semantics = Semantics(duckdb.connect(), manifest)
     return {
-        metric: _sums_over_time(group, semantics, manifest)
+        metric: _month_rollup(group, semantics, manifest)
         for group in metric_groups(manifest, build_catalog(manifest))
         for metric in group.metrics
     }
 
 
-def test_only_groups_whose_measures_all_sum_over_time_are_summed_from_months():
-    """A quarter's leavers, sick spells and revenue are the sums of its months'; a quarter's
-    headcount is its last month's (a non-additive dimension), so the workforce group and the
-    span of control are asked per grain, and so is a measure filled with zero where empty."""
+def test_quarters_and_years_follow_from_month_cells_only_where_every_leaf_does():
+    """A quarter's leavers, sick spells and revenue are the sums of its months'; its headcount
+    is its last month's (a non-additive dimension), which month cells give too when every leaf
+    comes from the headcount's own model. A measure filled with zero where empty, a rolling
+    window and a month-end figure beside another model's measures are asked per grain."""
     manifest = json.loads(MANIFEST.read_text())
-    summed = summed_over_time(manifest)
+    rollups = month_rollups(manifest)
     for metric in ("sick_spells", "average_fte", "turnover_rate", "revenue_per_fte"):
-        assert summed[metric], metric
-    for metric in ("headcount", "leavers", "span_of_control", "verzuim_pct",
-                   "turnover_rate_rolling_12m"):  # fmt: skip
-        assert not summed[metric], metric
+        assert set(rollups[metric].values()) == {SUMMED}, metric
+    assert rollups["headcount"]["headcount"] == LAST_MONTH
+    assert rollups["leavers"]["leavers"] == SUMMED
+    assert set(rollups["span_of_control"].values()) == {LAST_MONTH}
+    for metric in ("verzuim_pct", "turnover_rate_rolling_12m"):
+        assert rollups[metric] is None, metric
     for change in ({"fill_nulls_with": 0}, {"join_to_timespine": True}):
         changed = copy.deepcopy(manifest)
         spells = next(m for m in changed["metrics"] if m["name"] == "sick_spells")
         spells["type_params"]["measure"].update(change)
-        assert not summed_over_time(changed)["sick_spells"], change
+        assert month_rollups(changed)["sick_spells"] is None, change
+    # The period's last month is the last month with a row of the month-end figure's model: a
+    # cell of another model's measure could be later, so such a group is asked per grain.
+    changed = copy.deepcopy(manifest)
+    for model in changed["semantic_models"]:
+        for measure in model["measures"]:
+            if measure["name"] == "employed_days":
+                measure["non_additive_dimension"] = {"name": model["defaults"][
+                    "agg_time_dimension"], "window_choice": "max"}  # fmt: skip
+    assert set(month_rollups(manifest)["meldingsfrequentie"].values()) == {SUMMED}
+    assert month_rollups(changed)["meldingsfrequentie"] is None
+    assert month_rollups(changed)["headcount"]["employed_days"] == LAST_MONTH
+    windowed = copy.deepcopy(manifest)
+    for model in windowed["semantic_models"]:
+        for measure in model["measures"]:
+            if measure["name"] == "headcount_end":
+                measure["non_additive_dimension"]["window_choice"] = "min"
+    assert month_rollups(windowed)["headcount"] is None
+
+
+def quarter_from_months(rollup: dict) -> dict:
+    """Q1 2024 of a headcount (month-end) and hires (summed) per unit, from month cells: unit
+    A has cells in all three months, unit B in January and February only."""
+    con = duckdb.connect()
+    con.execute(
+        "create temp table kpi_cells_org as select * from (values "
+        "(date '2024-01-01', 'A', 10, 1), (date '2024-02-01', 'A', 11, 2), "
+        "(date '2024-03-01', 'A', 12, 0), (date '2024-01-01', 'B', 5, 3), "
+        "(date '2024-02-01', 'B', 6, null)) "
+        "as t(metric_time__month, segment__org_level_4, headcount, hires)"
+    )
+    cells = _Cells(None, None, [], "metric_time__month", [], rollup)
+    leaves = list(rollup)
+    sql = _from_months(cells, "kpi_cells_org", ["metric_time__quarter",
+                       "segment__org_level_4"], "quarter", leaves)  # fmt: skip
+    rows = con.sql(f"select * from ({sql}) order by segment__org_level_4").fetchall()
+    return {row[1]: row[2:] for row in rows}
+
+
+def test_a_month_end_figure_of_a_quarter_is_its_last_months_and_null_for_a_unit_without_one():
+    summed_and_last = quarter_from_months({"headcount": LAST_MONTH, "hires": SUMMED})
+    assert summed_and_last == {"A": (12, 3), "B": (None, 3)}
+    # With month-end figures only, a unit has a row only where it has the last month (as in
+    # MetricFlow's SQL, which then has no other measure to outer-join).
+    assert quarter_from_months({"headcount": LAST_MONTH}) == {"A": (12,)}
+    assert quarter_from_months({"hires": SUMMED}) == {"A": (3,), "B": (3,)}
 
 
 @pytest.fixture
