@@ -44,7 +44,7 @@ class PeoplemartHome(dg.ConfigurableResource):
     retention_finance_years: int = 7
     # The warehouse's memory bound for the steps outside dbt (KPI tables, survey results), the
     # same one dbt's profile sets: DuckDB would otherwise take 80 % of the machine (16 GB here).
-    duckdb_memory_limit: str = "3GB"
+    duckdb_memory_limit: str = "2.8GB"
     retention_as_of: str | None = None
 
     @property

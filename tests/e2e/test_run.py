@@ -58,8 +58,8 @@ def test_a_clean_run_succeeds_and_reports_every_file(first_run):
     assert all(c["passed"] for c in report["checks"])
     assert {s["step"] for s in report["steps"]} >= {"raw_extracts", "warehouse_models"}
     # Sized by the night: a small organisation's extracts get the default bound.
-    assert (report["duckdb_memory_limit"], report["dbt_threads"]) == ("3GB", "2")
-    assert "(DuckDB memory bound 3GB, dbt threads 2)" in result.stdout
+    assert (report["duckdb_memory_limit"], report["dbt_threads"]) == ("2.8GB", "2")
+    assert "(DuckDB memory bound 2.8GB, dbt threads 2)" in result.stdout
 
 
 def test_no_name_or_bsn_reaches_any_table_or_file(first_run):

@@ -30,9 +30,9 @@ def test_the_environment_bounds_an_in_memory_connection(monkeypatch):
 
 def test_without_the_environment_the_bound_is_dbts_default(monkeypatch, tmp_path):
     monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
-    assert memory_limit() == "3GB"
+    assert memory_limit() == "2.8GB"
     with bounded_connect(tmp_path / "w.duckdb") as con:
-        assert _near(con, 3_000_000_000)
+        assert _near(con, 2_800_000_000)
 
 
 def test_a_file_already_open_in_the_process_can_be_opened_again(tmp_path):

@@ -25,12 +25,12 @@ def test_a_night_is_sized_by_its_extracts_or_else_its_warehouse(monkeypatch, tmp
     monkeypatch.setattr(sizing, "_machine_gb", lambda: 24.0)
     landing, warehouse = tmp_path / "landing", tmp_path / "home" / "warehouse.duckdb"
     _sparse(landing / "hris" / "2025-01-31" / "contracts.csv", 2_499_999_999)
-    assert sized_memory_limit(landing, warehouse) == "3GB"
+    assert sized_memory_limit(landing, warehouse) == "2.8GB"
     _sparse(landing / "finance" / "2025-01-31" / "actuals.csv", 1)
     assert sized_memory_limit(landing, warehouse) == "10GB"
     # A publish-only night reads no landing: a warehouse of a large organisation stands in.
     _sparse(warehouse, 11_999_999_999)
-    assert sized_memory_limit(None, warehouse) == "3GB"
+    assert sized_memory_limit(None, warehouse) == "2.8GB"
     _sparse(warehouse, 12_000_000_000)
     assert sized_memory_limit(None, warehouse) == "10GB"
 
@@ -85,9 +85,9 @@ def test_a_second_night_in_one_process_is_sized_again_not_taken_for_the_users_se
     _sparse(small / "hris" / "contracts.csv", 1_000)
     _sparse(large / "hris" / "contracts.csv", 2_500_000_000)
     for landing, expected in [
-        (small, {MEMORY_LIMIT_ENV: "3GB", DBT_THREADS_ENV: "2"}),
+        (small, {MEMORY_LIMIT_ENV: "2.8GB", DBT_THREADS_ENV: "2"}),
         (large, {MEMORY_LIMIT_ENV: "10GB", DBT_THREADS_ENV: "1"}),
-        (small, {MEMORY_LIMIT_ENV: "3GB", DBT_THREADS_ENV: "2"}),
+        (small, {MEMORY_LIMIT_ENV: "2.8GB", DBT_THREADS_ENV: "2"}),
     ]:
         sized = sized_environment(landing, None)
         assert sized == expected
