@@ -253,7 +253,8 @@ attributed as (
 
 ),
 
-segmented as (
+-- Keyed before the month split: one segment hash per piece, not per piece-month.
+segmented as {{ materialized_cte() }} (
 
     select
         attributed.*,
