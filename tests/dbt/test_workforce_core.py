@@ -391,42 +391,49 @@ def test_formation_against_occupation(home):
         assert row["formation_gap_fte"] == pytest.approx(budget - occupied, abs=1e-6)
 
 
-def test_the_chunked_grain_test_finds_every_duplicate_key(home, tmp_path):
-    """The segment calendar's grain test checks its keys in parts by their first character: a
-    duplicated segment is found in its part, and keys outside the hexadecimal parts (text, null)
-    in the last one, each once per month of the calendar."""
+def grain_test(warehouse: Path, model: str, target: Path) -> subprocess.CompletedProcess:
+    """The model's unique_combination test, run by dbt on the given warehouse."""
     project = Path(__file__).parents[2] / "dbt_project"
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "test", "--select",
+         f"{model},test_name:unique_combination",
+         "--profiles-dir", str(project), "--target-path", str(target)],
+        cwd=project, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PEOPLEMART_HOME": str(warehouse.parent)},
+    )  # fmt: skip
 
-    def grain_test(warehouse: Path) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), "test", "--select",
-             "fct_segment_calendar_monthly,test_name:unique_combination",
-             "--profiles-dir", str(project), "--target-path", str(tmp_path / "target")],
-            cwd=project, capture_output=True, text=True, timeout=300,
-            env={**os.environ, "PEOPLEMART_HOME": str(warehouse.parent)},
-        )  # fmt: skip
 
-    def copy_with(name: str, *statements: str) -> Path:
-        warehouse = tmp_path / name / "warehouse.duckdb"
-        warehouse.parent.mkdir()
-        shutil.copy(home / "warehouse.duckdb", warehouse)
-        with duckdb.connect(str(warehouse)) as con:
-            for statement in statements:
-                con.execute(statement)
-        return warehouse
+def copy_with(home: Path, folder: Path, *statements: str) -> Path:
+    """A copy of the built warehouse, changed by the statements."""
+    warehouse = folder / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy(home / "warehouse.duckdb", warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        for statement in statements:
+            con.execute(statement)
+    return warehouse
 
+
+def test_the_chunked_grain_test_finds_every_duplicate_key(home, tmp_path):
+    """The segment calendar's grain test checks its keys in parts by their first character
+    (hashed first, then the repeated hashes by their columns): a duplicated segment is found in
+    its part, and keys outside the hexadecimal parts (text, null) in the last one, each once per
+    month of the calendar."""
+    calendar, target = "fct_segment_calendar_monthly", tmp_path / "target"
     one_workforce_segment = (
         "select * from marts.dim_segments where segment_kind = 'workforce' "
         "order by segment_key limit 1"
     )
-    clean = copy_with("clean")
+    clean = copy_with(home, tmp_path / "clean")
     with duckdb.connect(str(clean), read_only=True) as con:
         [(months,)] = con.sql(
-            "select count(distinct month_start_date) from marts.fct_segment_calendar_monthly"
+            f"select count(distinct month_start_date) from marts.{calendar}"
         ).fetchall()
-    assert months > 12 and grain_test(clean).returncode == 0
-    duplicated = copy_with("hex", f"insert into marts.dim_segments {one_workforce_segment}")
-    failed = grain_test(duplicated)
+    assert months > 12 and grain_test(clean, calendar, target).returncode == 0
+    duplicated = copy_with(
+        home, tmp_path / "hex", f"insert into marts.dim_segments {one_workforce_segment}"
+    )
+    failed = grain_test(duplicated, calendar, target)
     assert failed.returncode != 0 and f"Got {months} results" in failed.stdout
     others = [
         f"insert into marts.dim_segments select * replace ({key} as segment_key) "
@@ -434,5 +441,24 @@ def test_the_chunked_grain_test_finds_every_duplicate_key(home, tmp_path):
         for key in ("'not-hexadecimal'", "null")
         for _ in range(2)
     ]
-    failed = grain_test(copy_with("other", *others))
+    failed = grain_test(copy_with(home, tmp_path / "other", *others), calendar, target)
     assert failed.returncode != 0 and f"Got {2 * months} results" in failed.stdout
+
+
+def test_a_tables_grain_test_finds_every_duplicate_key_hashed_first(home, tmp_path):
+    """A table's grain test groups a hash of its key first and then only the repeated hashes by
+    their columns: a copied row and two rows whose key has a null part are each one finding,
+    and a row differing in one key column is none."""
+    facts, target = "fct_workforce_monthly", tmp_path / "target"
+    one_row = f"select * from marts.{facts} order by all limit 1"
+    assert grain_test(copy_with(home, tmp_path / "clean"), facts, target).returncode == 0
+    changed = copy_with(
+        home,
+        tmp_path / "changed",
+        f"insert into marts.{facts} {one_row}",
+        f"insert into marts.{facts} select * replace (null as segment_key) from ({one_row})",
+        f"insert into marts.{facts} select * replace (null as segment_key) from ({one_row})",
+        f"insert into marts.{facts} select * replace ('other' as segment_key) from ({one_row})",
+    )
+    failed = grain_test(changed, facts, target)
+    assert failed.returncode != 0 and "Got 2 results" in failed.stdout

@@ -6,32 +6,7 @@
     duplicate is found exactly as by one group by, but only a sixteenth of the keys is held at a
     time. The segment calendar at a million employees is 900 million keys: grouped at once they
     spilled over 25 GB and filled the disk; in parts, 0.4 GB (DECISIONS.md, 2026-12-01). -#}
-{% test unique_combination(model, combination, chunk_by=none) %}
-
-{%- set columns = combination | join(', ') -%}
-{%- set parts = [] -%}
-{%- if chunk_by -%}
-    {%- set characters = '0123456789abcdef' | list -%}
-    {%- for character in characters -%}
-        {%- do parts.append("substr(" ~ chunk_by ~ ", 1, 1) = '" ~ character ~ "'") -%}
-    {%- endfor -%}
-    {%- do parts.append(
-        chunk_by ~ " is null or substr(" ~ chunk_by ~ ", 1, 1) not in ('"
-        ~ characters | join("', '") ~ "')"
-    ) -%}
-{%- else -%}
-    {%- do parts.append("1 = 1") -%}
-{%- endif -%}
-
-{% for part in parts %}
-select
-    {{ columns }},
-    count(*) as occurrences
-from {{ model }}
-where {{ part }}
-group by {{ columns }}
-having count(*) > 1
-{% if not loop.last %}union all{% endif %}
-{% endfor %}
-
+{% test unique_combination(model, combination, chunk_by=none, hash_first=none) %}
+    {{ return(adapter.dispatch('test_unique_combination', 'peoplemart')(
+        model, combination, chunk_by, hash_first)) }}
 {% endtest %}
