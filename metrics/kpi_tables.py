@@ -14,6 +14,7 @@ Survey metrics are not here: they are published, anonymity applied, in `survey.*
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -356,6 +357,9 @@ def _cell_set(dimension: str) -> str:
     return "org" if dimension == TOTAL or dimension.startswith("org_level_") else "attributes"
 
 
+_CELL_TABLES = itertools.count()
+
+
 class _Cells:
     """The finest cells of a rolled-up group: per cell set, one MetricFlow query of the group's
     leaves by `time` and every split column asked of that set, kept as a temp table until
@@ -373,10 +377,11 @@ class _Cells:
             columns = self._columns[_cell_set(dimension)]
             columns += [c for c in group_by[1:] if c not in columns]
         self.created: set[str] = set()
+        self._prefix = f"kpi_cells_{next(_CELL_TABLES)}"
 
     def table(self, dimension: str) -> str:
         cell_set = _cell_set(dimension)
-        table = f"kpi_cells_{cell_set}"
+        table = f"{self._prefix}_{cell_set}"
         if cell_set not in self.created:
             sql = self._generator.sql(self._leaves, self._columns[cell_set])
             self._semantics.con.execute(f"create or replace temp table {table} as {sql}")
@@ -385,7 +390,7 @@ class _Cells:
 
     def drop(self) -> None:
         for cell_set in self.created:
-            self._semantics.con.execute(f"drop table if exists kpi_cells_{cell_set}")
+            self._semantics.con.execute(f"drop table if exists {self._prefix}_{cell_set}")
 
 
 def _rolled_up_answers(semantics: Semantics, cells: _Cells, group: MetricGroup, questions,
@@ -416,22 +421,23 @@ def _from_months(cells: _Cells, table: str, group_by: list[str], grain: str, lea
     MetricFlow's SQL, a member has a row where any leaf has one: with month-end figures only,
     where it has cells in the last month."""
     period = f"date_trunc('{grain}', {cells.time})"
+    kinds = {leaf: cells.rollup.get(leaf, SUMMED) for leaf in leaves}
     sums = ", ".join(
         f"sum({leaf}) filter (where {cells.time} = kpi_last_month) as {leaf}"
-        if cells.rollup.get(leaf) == LAST_MONTH
+        if kind == LAST_MONTH
         else f"sum({leaf}) as {leaf}"
-        for leaf in leaves
+        for leaf, kind in kinds.items()
     )
     columns = ", ".join([f"kpi_period as {group_by[0]}", *group_by[1:]])
     with_period = f"select *, {period} as kpi_period from {table}"
-    if LAST_MONTH not in cells.rollup.values():
+    if LAST_MONTH not in kinds.values():
         return f"select {columns}, {sums} from ({with_period}) group by all"
     return (
         f"with cells as ({with_period}), "
         f"last_months as (select kpi_period, max({cells.time}) as kpi_last_month from cells "
         f"group by kpi_period) "
         f"select {columns}, {sums} from cells join last_months using (kpi_period) "
-        + (f"where {cells.time} = kpi_last_month " if SUMMED not in cells.rollup.values() else "")
+        + (f"where {cells.time} = kpi_last_month " if SUMMED not in kinds.values() else "")
         + "group by all"
     )
 
@@ -439,6 +445,24 @@ def _from_months(cells: _Cells, table: str, group_by: list[str], grain: str, lea
 # How a leaf's period value comes from its months: their sum, or the value of the period's last
 # month (a month-end figure: a measure non-additive over its own month, `window_choice: max`).
 SUMMED, LAST_MONTH = "sum", "last month"
+
+
+def _measures(manifest: dict) -> dict[str, tuple[dict, dict]]:
+    """Every measure by name, with its semantic model."""
+    return {
+        m["name"]: (m, model)
+        for model in manifest["semantic_models"]
+        for m in model["measures"]
+    }  # fmt: skip
+
+
+def _leaf_models(semantics: Semantics, manifest: dict, leaves: list[str]) -> frozenset[str]:
+    """The semantic models the (simple) leaves measure."""
+    measures = _measures(manifest)
+    return frozenset(
+        measures[semantics.definitions[leaf]["type_params"]["measure"]["name"]][1]["name"]
+        for leaf in leaves
+    )
 
 
 def _month_rollup(group: MetricGroup, semantics: Semantics, manifest: dict) -> dict | None:
@@ -451,11 +475,7 @@ def _month_rollup(group: MetricGroup, semantics: Semantics, manifest: dict) -> d
     the whole query, not per member), and null for a member with no row in that month. The
     cells reproduce that month only when every leaf comes from that one model: cells exist
     exactly where its rows do."""
-    measures = {
-        m["name"]: (m, model)
-        for model in manifest["semantic_models"]
-        for m in model["measures"]
-    }  # fmt: skip
+    measures = _measures(manifest)
     rollup, models = {}, set()
     for leaf in semantics.inputs(list(group.metrics), expand=lambda name: True):
         metric = semantics.definitions[leaf]
@@ -494,6 +514,53 @@ def _month_rollup(group: MetricGroup, semantics: Semantics, manifest: dict) -> d
     return rollup
 
 
+@dataclass
+class _Plan:
+    """How one metric group's questions are answered."""
+
+    group: MetricGroup
+    asked: dict  # grain -> [(dimension, group_by)]
+    rolled: list[str]  # grains summed from finest cells
+    leaves: list[str]
+    rollup: dict | None  # quarters and years from month cells: how each leaf follows
+
+    @classmethod
+    def of(cls, group: MetricGroup, semantics: Semantics, manifest: dict) -> "_Plan":
+        asked = {grain: list(_questions(group, grain)) for grain in group.grains}
+        rolls_up = _rolls_up(group, semantics)
+        rolled = [grain for grain in group.grains if rolls_up and len(asked[grain]) > 1]
+        leaves = semantics.inputs(list(group.metrics), expand=lambda name: True)
+        rollup = (
+            _month_rollup(group, semantics, manifest)
+            if GRAINS[0] in rolled and len(rolled) > 1
+            else None
+        )
+        return cls(group, asked, rolled, leaves, rollup)
+
+
+def _shared_month_cells(plans: list[_Plan], semantics: Semantics, generator, manifest: dict
+                        ) -> dict[int, _Cells]:  # fmt: skip
+    """One set of month cells for all groups answered from month cells whose leaves measure
+    the same semantic models, by plan index: their leaves and splits together, each group then
+    sums only its own. A cell exists where any row of those models does, which is where
+    MetricFlow's answer for any of the groups has a row, so the sums are the same (the workforce
+    facts were read again for the daily averages, with the same splits)."""
+    together = defaultdict(list)
+    for index, plan in enumerate(plans):
+        if plan.rollup:
+            together[_leaf_models(semantics, manifest, plan.leaves)].append(index)
+    shared = {}
+    for indices in together.values():
+        members = [plans[index] for index in indices]
+        leaves = list(dict.fromkeys(leaf for plan in members for leaf in plan.leaves))
+        rollup = {leaf: kind for plan in members for leaf, kind in plan.rollup.items()}
+        questions = [q for plan in members for grain in plan.rolled for q in plan.asked[grain]]
+        cells = _Cells(semantics, generator, leaves, f"metric_time__{GRAINS[0]}", questions,
+                       rollup)  # fmt: skip
+        shared.update(dict.fromkeys(indices, cells))
+    return shared
+
+
 def build_kpi_tables(
     con: duckdb.DuckDBPyConnection, project_dir: Path, manifest: dict, catalog: pl.DataFrame
 ) -> dict:
@@ -512,29 +579,18 @@ def build_kpi_tables(
     started = time.monotonic()
     queries = 0
     slowest = []
+    plans = [_Plan.of(group, semantics, manifest) for group in metric_groups(manifest, catalog)]
+    shared = _shared_month_cells(plans, semantics, generator, manifest)
     with planned_for_metricflow(con):
-        for group in metric_groups(manifest, catalog):
-            asked = {grain: list(_questions(group, grain)) for grain in group.grains}
-            rolls_up = _rolls_up(group, semantics)
-            rolled = [grain for grain in group.grains if rolls_up and len(asked[grain]) > 1]
-            leaves = semantics.inputs(list(group.metrics), expand=lambda name: True)
-            rollup = (
-                _month_rollup(group, semantics, manifest)
-                if GRAINS[0] in rolled and len(rolled) > 1
-                else None
-            )
-            shared = (
-                _Cells(semantics, generator, leaves, f"metric_time__{GRAINS[0]}",
-                       [q for grain in rolled for q in asked[grain]], rollup)
-                if rollup else None
-            )  # fmt: skip
+        for index, plan in enumerate(plans):
+            group = plan.group
             for grain in group.grains:
                 group_started = time.monotonic()
-                questions = asked[grain]
+                questions = plan.asked[grain]
                 cells = None
-                if grain in rolled:
-                    cells = shared or _Cells(
-                        semantics, generator, leaves, f"metric_time__{grain}", questions
+                if grain in plan.rolled:
+                    cells = shared.get(index) or _Cells(
+                        semantics, generator, plan.leaves, f"metric_time__{grain}", questions
                     )
                     answers = _rolled_up_answers(semantics, cells, group, questions, grain)
                 else:
@@ -549,14 +605,15 @@ def build_kpi_tables(
                             con, grain, _wide(answer, group, dimension, group_by), group.metrics
                         )
                 finally:
-                    if cells is not None and cells is not shared:
+                    if cells is not None and cells is not shared.get(index):
                         queries += len(cells.created)
                         cells.drop()
                 seconds = round(time.monotonic() - group_started, 1)
                 slowest.append((seconds, f"{'+'.join(group.models)} by {grain}"))
-            if shared is not None:
-                queries += len(shared.created)
-                shared.drop()
+            cells = shared.pop(index, None)
+            if cells is not None and cells not in shared.values():
+                queries += len(cells.created)
+                cells.drop()
     con.execute("begin transaction")
     for grain in GRAINS:
         con.execute(f"drop table if exists {table_name(grain)}")

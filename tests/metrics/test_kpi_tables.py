@@ -20,7 +20,9 @@ from metrics.kpi_tables import (
     _Cells,
     _from_months,
     _month_rollup,
+    _Plan,
     _rolls_up,
+    _shared_month_cells,
     metric_groups,
 )
 from metrics.semantics import Semantics
@@ -105,6 +107,28 @@ def test_quarters_and_years_follow_from_month_cells_only_where_every_leaf_does()
             if measure["name"] == "headcount_end":
                 measure["non_additive_dimension"]["window_choice"] = "min"
     assert month_rollups(windowed)["headcount"] is None
+
+
+def test_groups_of_the_same_models_share_one_query_of_month_cells():
+    """The workforce group and the daily averages built on the same facts are summed from one
+    set of month cells holding both groups' leaves; other models' groups have their own."""
+    manifest = json.loads(MANIFEST.read_text())
+    semantics = Semantics(duckdb.connect(), manifest)
+    plans = [
+        _Plan.of(g, semantics, manifest) for g in metric_groups(manifest, build_catalog(manifest))
+    ]
+    shared = _shared_month_cells(plans, semantics, None, manifest)
+    index = {
+        metric: i for i, plan in enumerate(plans) for metric in plan.group.metrics if i in shared
+    }
+    workforce = shared[index["headcount"]]
+    assert shared[index["average_fte"]] is workforce
+    assert {"headcount", "employed_days", "fte_days", "leavers"} <= set(workforce._leaves)
+    assert workforce.rollup["headcount"] == LAST_MONTH
+    assert shared[index["revenue"]] is not workforce
+    assert shared[index["revenue_per_fte"]] not in (workforce, shared[index["revenue"]])
+    # Each group sums its own leaves from the shared cells.
+    assert "headcount" not in plans[index["average_fte"]].leaves
 
 
 def quarter_from_months(rollup: dict) -> dict:
