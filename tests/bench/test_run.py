@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from bench.measure import measured
-from bench.run import dbt_start_up_seconds, warehouse_markdown
+from bench.run import dbt_start_up_seconds, targets, warehouse_markdown
 
 
 def test_the_warehouse_page_names_the_limit_and_judges_sixteen_gigabytes():
@@ -44,3 +44,14 @@ def test_a_subprocess_stage_is_measured_without_the_benchmarks_own_memory():
         subprocess.run(child, check=True)
     assert 200 <= alone.peak_rss_mb < 350
     assert whole.peak_rss_mb >= alone.peak_rss_mb + len(held) / 2**20 - 50
+
+
+def test_a_size_measured_without_its_incremental_night_is_judged_on_what_ran():
+    """`--no-incremental` at a million employees: the 16 GB target is judged, the incremental
+    one is not claimed either way."""
+    parts = [{"stage": "dbt build", "seconds": 3000.0, "peak_rss_mb": 12000.0}]
+    full = {"name": "full night", "seconds": 5000.0, "peak_rss_mb": 12000.0,
+            "extra": {"stages": parts, "dbt_model_seconds_by_area": {}}}  # fmt: skip
+    checks = targets([{"employees": 1_000_000, "stages": [full]}], {})
+    assert [c["target"] for c in checks] == ["1M x 10y completes under 16 GB"]
+    assert checks[0]["met"] and "dbt build (12000.0 MB)" in checks[0]["why"]
