@@ -145,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="with --until warehouse and one size: a landing folder generated before for it",
     )
+    bench.add_argument(
+        "--no-incremental",
+        action="store_true",
+        help="the full night only, not the incremental night after it (at a million employees "
+        "that night takes about as long again)",
+    )
+    bench.add_argument("--name", help="results file name under bench/results (default: pipeline)")
     return parser
 
 
@@ -461,6 +468,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         options += ["--employees", args.employees]
     if args.landing:
         options += ["--landing", str(args.landing.resolve())]
+    if args.no_incremental:
+        options.append("--no-incremental")
+    if args.name:
+        options += ["--name", args.name]
     bench_main(options)
     return 0
 

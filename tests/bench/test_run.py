@@ -1,11 +1,15 @@
 """What the benchmark's results page says."""
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+import bench.run
 from bench.measure import measured
 from bench.run import dbt_start_up_seconds, targets, warehouse_markdown
+from orchestration import cli
 
 
 def test_the_warehouse_page_names_the_limit_and_judges_sixteen_gigabytes():
@@ -55,3 +59,19 @@ def test_a_size_measured_without_its_incremental_night_is_judged_on_what_ran():
     checks = targets([{"employees": 1_000_000, "stages": [full]}], {})
     assert [c["target"] for c in checks] == ["1M x 10y completes under 16 GB"]
     assert checks[0]["met"] and "dbt build (12000.0 MB)" in checks[0]["why"]
+
+
+def test_every_bench_command_the_readme_shows_reaches_the_benchmark_unchanged(monkeypatch):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    commands = re.findall(r"`peoplemart bench ([^`\[]+)`", readme)
+    assert "--employees 1000000 --no-incremental" in commands
+    forwarded: list[list[str]] = []
+    monkeypatch.setattr(bench.run, "main", forwarded.append)
+    for command in commands:
+        cli.main(["bench", *command.split()])
+    assert forwarded[commands.index("--employees 1000000 --no-incremental")] == [
+        "--years", "10", "--scale", "standard", "--until", "publication",
+        "--employees", "1000000", "--no-incremental",
+    ]  # fmt: skip
+    cli.main(["bench", "--employees", "10000", "--name", "pipeline_small"])
+    assert forwarded[-1][-2:] == ["--name", "pipeline_small"]
