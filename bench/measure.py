@@ -3,6 +3,7 @@
 import json
 import os
 import platform
+import subprocess
 import threading
 import time
 from contextlib import contextmanager, suppress
@@ -76,13 +77,29 @@ def machine_facts() -> dict:
     }
 
 
+def run_facts(command: str) -> dict:
+    """What a size's numbers came from: a results page may combine sizes from several runs."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=RESULTS.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {"date": time.strftime("%Y-%m-%d"), "commit": commit or None, "command": command}
+
+
 def write_results(name: str, payload: dict, markdown: str) -> Path:
+    """`<name>.json` and `<name>.md`, committed beside the code they measured."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    path = RESULTS / f"{name}-{stamp}.json"
-    path.write_text(json.dumps(payload, indent=2, default=str))
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown)
     return path
+
+
+def read_results(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
 
 
 def as_dict(stage: Stage) -> dict:

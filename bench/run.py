@@ -31,7 +31,15 @@ from pathlib import Path
 import polars as pl
 
 from bench.baselines import compare
-from bench.measure import Stage, as_dict, machine_facts, measured, write_results
+from bench.measure import (
+    Stage,
+    as_dict,
+    machine_facts,
+    measured,
+    read_results,
+    run_facts,
+    write_results,
+)
 from generator.deliveries import GeneratorConfig, generate
 from orchestration.dbt_targets import RUN_RESULTS, attempts_of
 
@@ -436,6 +444,13 @@ def markdown(results: list[dict], summary: dict, years: int, command: str) -> st
         size = f"{result['employees']:,}"
         for stage in result["stages"]:
             lines += _stage_rows(size, stage, areas=6 if stage["name"] == "full night" else 0)
+    runs = [r for r in results if r.get("run")]
+    if runs:
+        lines += ["", "## Runs", ""]
+        for result in runs:
+            run = result["run"]
+            lines.append(f"- {result['employees']:,} employees: {run['date']}, commit "
+                         f"{run['commit']}, `{run['command']}`")  # fmt: skip
     lines += ["", "## Agreement of the core KPIs (published = DuckDB query = pandas)", ""]
     for result in results:
         for way, outcome in result["agreement"].items():
@@ -485,6 +500,12 @@ def main(argv: list[str] | None = None) -> None:
         "employees that night takes about as long again)",
     )
     parser.add_argument(
+        "--combine",
+        help="comma-separated results names under bench/results (e.g. pipeline,pipeline_1m): run "
+        "nothing, write one page (--name, default pipeline) from their sizes, a later name's size "
+        "replacing an earlier one's",
+    )
+    parser.add_argument(
         "--landing",
         type=Path,
         help="with --until warehouse and one size: build from this landing folder (generated "
@@ -497,6 +518,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.landing and not (warehouse_only and len(sizes) == 1 and args.landing.is_dir()):
         parser.error("--landing needs --until warehouse, one --employees size and a folder")
     command = "peoplemart bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.combine:
+        results = combined(args.combine.split(","))
+        _write_pipeline_page(name, results, results[0]["years"], command.strip())
+        return
     results = []
     for employees in sizes:
         work = Path(tempfile.mkdtemp(prefix=f"peoplemart-bench-{employees}-"))
@@ -510,6 +535,7 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             if not os.environ.get("PEOPLEMART_BENCH_KEEP"):
                 shutil.rmtree(work, ignore_errors=True)
+        results[-1]["run"] = run_facts(command.strip())
         print(json.dumps(results[-1]["stages"], indent=1, default=str), flush=True)
     if warehouse_only:
         text = warehouse_markdown(results, args.years, command.strip())
@@ -517,8 +543,21 @@ def main(argv: list[str] | None = None) -> None:
         print(text)
         print(f"results: {path}")
         return
+    _write_pipeline_page(name, results, args.years, command.strip())
+
+
+def combined(names: list[str]) -> list[dict]:
+    """The sizes of several results files, one per size (the later file's), smallest first."""
+    by_size = {}
+    for name in names:
+        for result in read_results(name)["results"]:
+            by_size[result["employees"]] = result
+    return [by_size[size] for size in sorted(by_size)]
+
+
+def _write_pipeline_page(name: str, results: list[dict], years: int, command: str) -> None:
     summary = summarise(results)
-    text = markdown(results, summary, args.years, command.strip())
+    text = markdown(results, summary, years, command)
     path = write_results(name, {"machine": machine_facts(), "results": results, **summary}, text)
     print(text)
     print(f"results: {path}")

@@ -152,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
         "that night takes about as long again)",
     )
     bench.add_argument("--name", help="results file name under bench/results (default: pipeline)")
+    bench.add_argument(
+        "--combine",
+        metavar="NAME,NAME",
+        help="run nothing: one results page (--name) from the sizes of these results files, e.g. "
+        "pipeline,pipeline_1m",
+    )
     return parser
 
 
@@ -472,6 +478,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         options.append("--no-incremental")
     if args.name:
         options += ["--name", args.name]
+    if args.combine:
+        options += ["--combine", args.combine]
     bench_main(options)
     return 0
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import bench.measure
 import bench.run
 from bench.measure import measured
 from bench.run import dbt_start_up_seconds, targets, warehouse_markdown
@@ -75,3 +76,46 @@ def test_every_bench_command_the_readme_shows_reaches_the_benchmark_unchanged(mo
     ]  # fmt: skip
     cli.main(["bench", "--employees", "10000", "--name", "pipeline_small"])
     assert forwarded[-1][-2:] == ["--name", "pipeline_small"]
+
+
+def _measured_size(employees: int, seconds: float, peak_mb: float, commit: str) -> dict:
+    parts = [{"stage": stage, "seconds": seconds / 5, "peak_rss_mb": peak_mb}
+             for stage in [*bench.run.STAGES, bench.run.START_UP]]  # fmt: skip
+    full = {"name": "full night", "seconds": seconds, "peak_rss_mb": peak_mb,
+            "extra": {"stages": parts, "dbt_model_seconds_by_area": {}}}  # fmt: skip
+    duckdb = {"name": "duckdb baseline", "seconds": seconds / 50, "peak_rss_mb": peak_mb / 2}
+    run = {"date": "2026-12-01", "commit": commit, "command": "peoplemart bench"}
+    return {"employees": employees, "years": 10, "agreement": {"duckdb": "12 values equal"},
+            "stages": [full, duckdb], "run": run}  # fmt: skip
+
+
+def test_sizes_measured_in_separate_runs_make_one_page_each_size_naming_its_run(
+    tmp_path, monkeypatch
+):
+    """A standard run (10k, 100k), then a later run (100k again, 1M): the page takes the later
+    100k and fits the growth over all three sizes: 10, 100, 1000 s is linear (exponent 1),
+    1000, 2000, 4000 MB doubles per tenfold (log 2 / log 10 = 0.30)."""
+    monkeypatch.setattr(bench.measure, "RESULTS", tmp_path)
+    for name, sizes in (
+        ("standard", [_measured_size(10_000, 10.0, 1000.0, "aaa"),
+                      _measured_size(100_000, 999.0, 9999.0, "aaa")]),
+        ("large", [_measured_size(100_000, 100.0, 2000.0, "bbb"),
+                   _measured_size(1_000_000, 1000.0, 4000.0, "bbb")]),
+    ):  # fmt: skip
+        (tmp_path / f"{name}.json").write_text(json.dumps({"results": sizes}))
+    cli.main(["bench", "--combine", "standard,large", "--name", "page"])
+    page = json.loads((tmp_path / "page.json").read_text())
+    assert [(r["employees"], r["run"]["commit"]) for r in page["results"]] == [
+        (10_000, "aaa"), (100_000, "bbb"), (1_000_000, "bbb")
+    ]  # fmt: skip
+    assert page["exponents"]["full night seconds"] == 1.0
+    assert page["exponents"]["full night peak_rss_mb"] == 0.3
+    assert {c["target"]: c["met"] for c in page["targets"]} == {
+        "100k x 10y full night under 5 minutes": True,
+        "100k x 10y full night under 4 GB peak": True,
+        "1M x 10y completes under 16 GB": True,
+        "time grows at most linearly with employees x years": True,
+    }
+    text = (tmp_path / "page.md").read_text()
+    assert "- 1,000,000 employees: 2026-12-01, commit bbb, `peoplemart bench`" in text
+    assert "| 1,000,000 | full night | 1000.0 | 4000.0 |" in text
