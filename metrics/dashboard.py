@@ -16,11 +16,17 @@ import duckdb
 
 from ingestion.duckdb_memory import bounded_connect
 from metrics.kpi_tables import GRAINS, TOTAL, table_name
+from metrics.publish import prune_per_run
 
 DASHBOARD = "dashboard.html"
 RUN_DASHBOARDS = "dashboards"
-# Org units down to this level are offered in the filter (deeper teams: a BI tool's job).
+# Org units down to this level are offered in the filter (deeper teams: a BI tool's job), and no
+# deeper than the last level at which the filter offers at most MAX_FILTER_UNITS units: each
+# offered unit carries its series of every metric and grain in the page. At 100,000 employees
+# the 1,442 units down to level 3 make a 139 MB page; a million employees' 14,299 would make one
+# of 1.4 GB, which no browser opens.
 MAX_FILTER_LEVEL = 3
+MAX_FILTER_UNITS = 2_000
 # (section id, title, metrics shown, unit)
 SECTIONS = [
     ("workforce", "Headcount and FTE", ["headcount", "average_headcount", "average_fte"], ""),
@@ -34,11 +40,24 @@ ENGAGEMENT_FIELDS = ["engagement_index", "engaged_share", "enps", "response_rate
 SPP_METRICS = ["demand_fte", "gap_fte", "hires_needed_fte"]
 
 
-def _kpi_rows(con: duckdb.DuckDBPyConnection, metrics: list[str]) -> dict[str, dict[str, str]]:
+def filter_level(con: duckdb.DuckDBPyConnection) -> int:
+    """The deepest org level the unit filter offers (at least the top)."""
+    units_down_to = con.execute(
+        "select org_level, sum(count(*)) over (order by org_level) from marts.dim_org_units "
+        "where org_level <= ? group by org_level order by org_level",
+        [MAX_FILTER_LEVEL],
+    ).fetchall()
+    offered = [level for level, units in units_down_to if units <= MAX_FILTER_UNITS]
+    return max(offered, default=1)
+
+
+def _kpi_rows(
+    con: duckdb.DuckDBPyConnection, metrics: list[str], deepest: int
+) -> dict[str, dict[str, str]]:
     """{grain: {metric: JSON text of [[period, unit or null, value], ...]}} for the whole
-    organisation and the org units down to MAX_FILTER_LEVEL. DuckDB writes the JSON: at 100,000
+    organisation and the org units down to level `deepest`. DuckDB writes the JSON: at 100,000
     employees these are two million rows, which Python took seconds to fetch and serialise."""
-    levels = [f"org_level_{n}" for n in range(1, MAX_FILTER_LEVEL + 1)]
+    levels = [f"org_level_{n}" for n in range(1, deepest + 1)]
     data: dict = {}
     for grain in GRAINS:
         rows = con.execute(
@@ -63,19 +82,20 @@ def _kpis_json(kpis: dict[str, dict[str, str]]) -> str:
     return "{" + ",".join(grains) + "}"
 
 
-def _units(con: duckdb.DuckDBPyConnection) -> list[list]:
+def _units(con: duckdb.DuckDBPyConnection, deepest: int) -> list[list]:
     return [
         list(row)
         for row in con.execute(
             "select org_unit_id, org_unit_name, org_level from marts.dim_org_units "
             "where org_level <= ? order by org_level_1_id, org_level_2_id nulls first, "
             "org_level_3_id nulls first, org_unit_id",
-            [MAX_FILTER_LEVEL],
+            [deepest],
         ).fetchall()
     ]
 
 
-def _engagement(con: duckdb.DuckDBPyConnection) -> list[dict]:
+def _engagement(con: duckdb.DuckDBPyConnection, deepest: int) -> list[dict]:
+    """The survey figures of the units the filter offers (the page shows no others)."""
     present = con.sql(
         "select count(*) from duckdb_tables() where schema_name = 'survey' "
         "and table_name = 'engagement_results'"
@@ -83,9 +103,12 @@ def _engagement(con: duckdb.DuckDBPyConnection) -> list[dict]:
     if not present:
         return []
     fields = ", ".join(ENGAGEMENT_FIELDS)
-    rows = con.sql(
+    rows = con.execute(
         f"select wave_id, org_unit_id, is_suppressed, {fields} from survey.engagement_results "
-        "where attribute = 'all' order by wave_id, org_unit_id"
+        "where attribute = 'all' and org_unit_id in "
+        "(select org_unit_id from marts.dim_org_units where org_level <= ?) "
+        "order by wave_id, org_unit_id",
+        [deepest],
     )
     columns = [c[0] for c in rows.description]
     return [dict(zip(columns, r, strict=True)) for r in rows.fetchall()]
@@ -110,7 +133,8 @@ def build_payload(serving: Path) -> dict:
             con.sql("select name, coalesce(dutch_name, label) from kpi.kpi_catalog").fetchall()
         )
         wanted = sorted({m for _, _, metrics, _ in SECTIONS for m in metrics})
-        kpis = _kpi_rows(con, wanted)
+        deepest = filter_level(con)
+        kpis = _kpi_rows(con, wanted, deepest)
         sections = [
             {"id": sid, "title": title, "metrics": [m for m in metrics if m in kpis["month"]]}
             for sid, title, metrics, _ in SECTIONS
@@ -118,21 +142,23 @@ def build_payload(serving: Path) -> dict:
         return {
             "run_id": run_id,
             "labels": labels,
-            "units": _units(con),
+            "units": _units(con, deepest),
             "kpis": kpis,
             "sections": [s for s in sections if s["metrics"]],
-            "engagement": _engagement(con),
+            "engagement": _engagement(con, deepest),
             "spp": _spp(con),
         }
 
 
 def write_dashboard(home: Path) -> Path:
-    """Render the dashboard of the current publication; keep a copy per run."""
+    """Render the dashboard of the current publication; keep a copy per run, for the last
+    two runs."""
     payload = build_payload(home / "serving.duckdb")
     page = render(payload)
     per_run = home / RUN_DASHBOARDS / f"{payload['run_id']}.html"
     per_run.parent.mkdir(parents=True, exist_ok=True)
     per_run.write_text(page, encoding="utf-8")
+    prune_per_run(list(per_run.parent.glob("*.html")), keep=per_run)
     staged = home / (DASHBOARD + ".next")
     staged.write_text(page, encoding="utf-8")
     os.replace(staged, home / DASHBOARD)

@@ -75,23 +75,24 @@ def publish(home: Path, run_id: str, postgres_dsn: str | None = None) -> Publica
     if version:
         postgres.repoint_views(postgres_dsn, version)
     (home / "exports" / "LATEST").write_text(run_id + "\n")
-    _prune_exports(home / "exports", keep=exports)
+    prune_per_run([p for p in (home / "exports").iterdir() if p.is_dir()], keep=exports)
     return Publication(run_id, home / SERVING, counts, exports, version)
 
 
-# Export sets kept: this publication's and the one before it, as for serving.duckdb and the
-# PostgreSQL versions. A nightly run would otherwise keep a full copy per night, for ever.
-KEEP_EXPORTS = 2
+# What a publication writes per run (export sets, dashboard pages) is kept for this publication
+# and the one before it, as serving.duckdb and the PostgreSQL versions are. A nightly run would
+# otherwise keep a full copy per night, for ever.
+KEEP_PER_RUN = 2
 
 
-def _prune_exports(folder: Path, keep: Path) -> None:
-    sets = sorted(
-        (p for p in folder.iterdir() if p.is_dir() and p != keep),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for old in sets[KEEP_EXPORTS - 1 :]:
-        shutil.rmtree(old)
+def prune_per_run(copies: list[Path], keep: Path) -> None:
+    """Remove all but `keep` and the newest KEEP_PER_RUN - 1 of the other per-run copies."""
+    older = sorted((p for p in copies if p != keep), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in older[KEEP_PER_RUN - 1 :]:
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
 
 
 def _audit(con, tables: list[tuple[str, str]], run_id: str) -> dict[str, int]:
