@@ -98,33 +98,38 @@ def _group_sums(components: list[str], extra_keys: tuple[str, ...] = ()) -> str:
 
 def build_groups(cells: pl.DataFrame, parent: dict, components: list[str]) -> pl.DataFrame:
     """The summed components of every group the cells belong to (see _group_sums)."""
-    con = bounded_connect()
-    try:
+    with bounded_connect() as con:
         con.register("cells", cells)
         con.register("ancestry", _ancestry(parent))
         return con.sql(_group_sums(components)).pl()
-    finally:
-        con.close()
 
 
 def anonymity_flags(groups: pl.DataFrame, parent: dict, min_group_size: int) -> pl.DataFrame:
-    """Which groups are suppressed, by the partitions and nestings a reader could exploit.
+    """Which of these groups are suppressed, and why (see _create_flags)."""
+    with bounded_connect() as con:
+        con.register("groups", groups)
+        con.register("ancestry", _ancestry(parent))
+        _create_flags(con, min_group_size)
+        return con.sql("select * from flags").pl()
+
+
+def _create_flags(con: duckdb.DuckDBPyConnection, min_group_size: int) -> None:
+    """The temp table `flags`: which groups of the table `groups` are suppressed, and why, by
+    the partitions and nestings a reader could exploit (`ancestry` gives the org tree).
 
     A partition can make suppress() act only if its whole is large enough (else every part is
     too small, and so is the whole) and its hidden part starts between zero and the threshold:
     every group a rule suppresses was shown, so it adds at least the threshold. The pairs act
     only when their difference is small. DuckDB finds those few candidates among the
     1.5 million groups (100,000 employees) and suppress() decides on them alone; every other
-    group is suppressed exactly when it is too small."""
-    too_small = pl.col("respondents").cast(pl.Int64) < min_group_size
+    group is suppressed exactly when it is too small. Only the candidates and the decisions are
+    held in Python: the groups stay in DuckDB, under its memory bound (at a million employees
+    the groups, held as frames, took the night's process past 23 GB)."""
     # Candidates are taken in a fixed order: unit, split (as in ATTRIBUTES), value.
     params = {"m": min_group_size, "attributes": [ALL, *ATTRIBUTES]}
-    with bounded_connect() as con:
-        con.register("groups_frame", groups)
-        con.register("ancestry", _ancestry(parent))
-        con.execute(_SIZES_SQL)
-        partitions = con.sql(_CANDIDATE_PARTITIONS_SQL, params=params).pl()
-        nested = con.sql(_CANDIDATE_PAIRS_SQL, params=params).pl()
+    con.execute(_SIZES_SQL)
+    partitions = con.sql(_CANDIDATE_PARTITIONS_SQL, params=params).pl()
+    nested = con.sql(_CANDIDATE_PAIRS_SQL, params=params).pl()
     decided = []
     for wave_id in sorted(set(partitions["wave_id"]) | set(nested["wave_id"])):
         result = _suppress_candidates(
@@ -134,17 +139,33 @@ def anonymity_flags(groups: pl.DataFrame, parent: dict, min_group_size: int) -> 
         )
         decided += [(wave_id, *key, reason) for key, reason in result.reasons.items()]
     keys = ["wave_id", "org_unit_id", "attribute", "attribute_value"]
-    reasons = pl.DataFrame(
-        decided, schema={k: pl.String for k in [*keys, "suppression_reason"]}, orient="row"
+    con.register(
+        "decided",
+        pl.DataFrame(
+            decided, schema={k: pl.String for k in [*keys, "suppression_reason"]}, orient="row"
+        ),
     )
-    flags = groups.select(*keys, too_small.alias("is_suppressed"))
-    flags = flags.join(reasons, on=keys, how="left", nulls_equal=True).with_columns(
-        pl.when(pl.col("is_suppressed") & pl.col("suppression_reason").is_null())
-        .then(pl.lit(small_group_reason(min_group_size)))
-        .otherwise(pl.col("suppression_reason"))
-        .alias("suppression_reason")
+    con.execute(
+        """
+        create or replace temp table flags as
+        select wave_id, org_unit_id, attribute, attribute_value,
+            suppression_reason is not null as is_suppressed, suppression_reason
+        from (
+            select groups.wave_id, groups.org_unit_id, groups.attribute, groups.attribute_value,
+                coalesce(
+                    decided.suppression_reason,
+                    case when cast(groups.respondents as bigint) < $m then $small end
+                ) as suppression_reason
+            from groups
+            left join decided
+                on decided.wave_id = groups.wave_id and decided.org_unit_id = groups.org_unit_id
+                and decided.attribute = groups.attribute
+                and decided.attribute_value is not distinct from groups.attribute_value
+        )
+        """,
+        {"m": min_group_size, "small": small_group_reason(min_group_size)},
     )
-    return flags.with_columns(pl.col("suppression_reason").is_not_null().alias("is_suppressed"))
+    con.unregister("decided")
 
 
 def _suppress_candidates(partitions: pl.DataFrame, nested: pl.DataFrame, min_group_size: int):
@@ -179,10 +200,10 @@ def _suppress_candidates(partitions: pl.DataFrame, nested: pl.DataFrame, min_gro
 
 
 _SIZES_SQL = """
-create temp table sizes as
+create or replace temp table sizes as
 select wave_id, org_unit_id as unit, attribute, attribute_value as value,
     cast(respondents as bigint) as size, cast(direct_respondents as bigint) as direct
-from groups_frame
+from groups
 """
 # A unit's partition by the org tree: its child units' groups with the same split, its own
 # members unpublished. A unit's partition by an attribute: its groups per value of it, the
@@ -295,26 +316,13 @@ order by wave_id, unit, list_position($attributes, attribute), value nulls first
 """
 
 
-def _evaluate(frame: pl.DataFrame, expressions: dict[str, str]) -> pl.DataFrame:
-    """The governed derived-metric expressions, evaluated by DuckDB on the summed components."""
-    con = bounded_connect()
-    try:
-        con.register("summed", frame)
-        select = ", ".join(f"({expr}) as {name}" for name, expr in expressions.items())
-        return con.sql(f"select *, {select} from summed").pl()
-    finally:
-        con.close()
-
-
-def _numbers(frame: pl.DataFrame, metrics: list[str]) -> pl.DataFrame:
-    """MetricFlow's SQL gives decimals and integers; the suppression arithmetic wants floats."""
-    return frame.with_columns(pl.col(m).cast(pl.Float64) for m in metrics)
-
-
 def publish_survey_results(
     home: Path, project_dir: Path, min_group_size: int | None = None
 ) -> dict:
-    """Compute, suppress and write the survey result tables into the warehouse."""
+    """Compute, suppress and write the survey result tables into the warehouse.
+
+    Cells, groups and flags are DuckDB tables under the night's memory bound, never frames:
+    a million employees' groups held as frames took the process past 23 GB."""
     min_group_size = checked_min_group_size(min_group_size)
     manifest = json.loads((project_dir / "target" / "semantic_manifest.json").read_text())
     derived = [m for m in SURVEY_METRICS if m != "respondents"]
@@ -324,47 +332,54 @@ def publish_survey_results(
     ]
     # MetricFlow plans the SQL in-process (no `mf` start-up per question); DuckDB runs it.
     planner = MetricSql(project_dir)
-    warehouse = home / "warehouse.duckdb"
-    with bounded_connect(warehouse, read_only=True) as con, planned_for_metricflow(con):
-        cells = _numbers(con.sql(planner.sql(components, group_by)).pl(), components)
-        parent = _parents(con)
+    cells_sql = planner.sql(components, group_by)
     driver_inputs = _inputs(manifest, DRIVER_METRIC)
     driver_group_by = [*group_by, "construct_score__construct"]
     driver_cells = planner.sql(driver_inputs, driver_group_by)
     planner.save()
     renames = {g: g.split("__", 1)[1] for g in driver_group_by}
     renames["wave__wave_id"], renames["wave__anonymity"] = "wave_id", "anonymity"
-    cells = cells.rename(renames, strict=False)
-    # Invitations carry no wave anonymity of their own: take it from the wave's respondents.
-    anonymity = dict(cells.drop_nulls("anonymity").select("wave_id", "anonymity").iter_rows())
-    cells = cells.with_columns(pl.col("wave_id").replace_strict(anonymity, default=None).alias(
-        "anonymity"))  # fmt: skip
-    groups = build_groups(cells, parent, components)
-    flags = anonymity_flags(groups, parent, min_group_size)
-    keys = ["wave_id", "org_unit_id", "attribute", "attribute_value"]
-    results = _evaluate(groups, {m: _expression(manifest, m) for m in derived}).join(
-        flags, on=keys, how="left", nulls_equal=True
-    )
-    shown = ~pl.col("is_suppressed")
-    results = results.select(
-        *keys,
-        pl.when(shown).then(pl.col("respondents")).alias("respondents"),
-        pl.when(shown).then(pl.col("invited")).alias("invited"),
-        *[pl.when(shown).then(pl.col(m)).alias(m) for m in derived],
-        "is_suppressed",
-        "suppression_reason",
-    )
-    # What is written next runs under the same memory bound: the frames it no longer needs
-    # would only add to it (1.5 GB at 100,000 employees).
-    del cells, groups
-    with bounded_connect(warehouse) as con, planned_for_metricflow(con):
+    with bounded_connect(home / "warehouse.duckdb") as con, planned_for_metricflow(con):
+        parent = _parents(con)
+        con.register("ancestry", _ancestry(parent))
+        # Invitations carry no wave anonymity of their own: take it from the wave's respondents.
+        cell_columns = [
+            "wave__wave_id as wave_id",
+            "max(wave__anonymity) over (partition by wave__wave_id) as anonymity",
+            *[f"{name} as {renames[name]}" for name in group_by[2:]],
+            *[f"cast({name} as double) as {name}" for name in components],
+        ]
+        con.execute(
+            f"create or replace temp table cells as select {', '.join(cell_columns)} "
+            f"from ({cells_sql})"
+        )
+        con.execute(f"create or replace temp table groups as {_group_sums(components)}")
+        con.execute("drop table cells")
+        _create_flags(con, min_group_size)
+        metrics = ", ".join(
+            f"case when not flags.is_suppressed then ({_expression(manifest, m)}) end as {m}"
+            for m in derived
+        )
         con.execute("create schema if not exists survey")
-        con.register("results_frame", results)
-        con.execute(f"create or replace table {RESULTS_TABLE} as select * from results_frame")
-        # Five constructs x every group: the cells read, summed, scored and flagged in DuckDB,
-        # never held as frames (at 100,000 employees 9.5 million groups from 1.6 GB of cells).
-        # One construct at a time: all five in one aggregation held 9.5 million groups at
-        # once, the step's peak (DuckDB at its bound beside the process).
+        con.execute(
+            f"""
+            create or replace table {RESULTS_TABLE} as
+            select groups.wave_id, groups.org_unit_id, groups.attribute, groups.attribute_value,
+                case when not flags.is_suppressed then groups.respondents end as respondents,
+                case when not flags.is_suppressed then groups.invited end as invited,
+                {metrics}, flags.is_suppressed, flags.suppression_reason
+            from groups
+            left join flags
+                on flags.wave_id = groups.wave_id and flags.org_unit_id = groups.org_unit_id
+                and flags.attribute = groups.attribute
+                and flags.attribute_value is not distinct from groups.attribute_value
+            """
+        )
+        con.execute("drop table groups")
+        # Five constructs x every group: the cells read, summed, scored and flagged in DuckDB
+        # (at 100,000 employees 9.5 million groups from 1.6 GB of cells). One construct at a
+        # time: all five in one aggregation held 9.5 million groups at once, the step's peak
+        # (DuckDB at its bound beside the process).
         cell_columns = [f"{name} as {renames[name]}" for name in driver_group_by] + [
             f"cast({name} as double) as {name}" for name in driver_inputs
         ]
@@ -372,8 +387,6 @@ def publish_survey_results(
             f"create temp table driver_cells as select {', '.join(cell_columns)} "
             f"from ({driver_cells})"
         )
-        con.register("ancestry", _ancestry(parent))
-        con.register("flags", flags)
         constructs = [
             row[0]
             for row in con.sql(
@@ -391,11 +404,10 @@ def publish_survey_results(
             con.execute(f"insert into {DRIVERS_TABLE} {_driver_rows(manifest)}")
         con.execute("drop table cells")
         con.execute("drop table driver_cells")
-    return {
-        "groups": results.height,
-        "suppressed": int(results["is_suppressed"].sum()),
-        "min_group_size": min_group_size,
-    }
+        groups, suppressed = con.sql(
+            f"select count(*), count(*) filter (where is_suppressed) from {RESULTS_TABLE}"
+        ).fetchall()[0]
+    return {"groups": groups, "suppressed": suppressed, "min_group_size": min_group_size}
 
 
 def _driver_rows(manifest: dict) -> str:
