@@ -99,11 +99,15 @@ def dbt_start_up_seconds(home: Path, report: dict) -> float | None:
     return round(step["seconds"] - executed, 2)
 
 
-def run_pipeline(landing: Path, home: Path, name: str, command: str = "run") -> tuple[Stage, dict]:
+def run_pipeline(
+    landing: Path | None, home: Path, name: str, command: str = "run"
+) -> tuple[Stage, dict]:
+    """One `peoplemart <command>` measured; `publish` reads no landing."""
     started = time.time()
+    reads = ["--landing", str(landing)] if landing else []
     with measured(name, children_only=True) as stage:
         result = subprocess.run(
-            [PEOPLEMART, command, "--landing", str(landing), "--home", str(home)],
+            [PEOPLEMART, command, *reads, "--home", str(home)],
             capture_output=True,
             text=True,
         )
@@ -116,7 +120,8 @@ def run_pipeline(landing: Path, home: Path, name: str, command: str = "run") -> 
         "duckdb_memory_limit": report["duckdb_memory_limit"],
         "stages": pipeline_stages(stage, report, started),
         "steps": [{k: s[k] for k in ("step", "seconds")} for s in report["steps"]],
-        "dbt_model_seconds_by_area": dbt_seconds_by_area(home),
+        # A publication runs no dbt: the home's targets are an earlier night's.
+        "dbt_model_seconds_by_area": dbt_seconds_by_area(home) if command != "publish" else {},
         "dbt_start_up_seconds": dbt_start_up_seconds(home, report),
         "rows_loaded": sum(f["rows_loaded"] or 0 for f in report["files"]),
     }
@@ -205,6 +210,33 @@ def bench_warehouse(employees: int, years: int, work: Path, landing: Path | None
     }
 
 
+def bench_publication(employees: int, years: int, home: Path) -> dict:
+    """`peoplemart publish` on a home whose warehouse a full night built (a kept
+    `--until warehouse` run): the night's steps after the dbt build (KPI tables, survey results,
+    gate, publication, dashboard), measured apart for sizes whose whole night takes a session."""
+    publication, _ = run_pipeline(None, home, "publication", command="publish")
+    return {"employees": employees, "years": years, "stages": [as_dict(publication)]}
+
+
+def stages_markdown(title: str, results: list[dict], years: int, command: str, what: str,
+                    judged: str) -> str:  # fmt: skip
+    """A page of measured runs of one kind (warehouse builds, publications), the million
+    employees' peak judged against 16 GB."""
+    lines = _stage_table(title, command, years, what)
+    for result in results:
+        size = f"{result['employees']:,}"
+        for stage in result["stages"]:
+            lines += _stage_rows(size, stage, areas=8)
+        if "warehouse_mb" in result:
+            lines.append(f"| {size} | warehouse.duckdb size (MB) | | {result['warehouse_mb']} |")
+    peak = {r["employees"]: r["stages"][-1]["peak_rss_mb"] for r in results}
+    if 1_000_000 in peak:
+        met = peak[1_000_000] < TARGETS["peak_mb_at_1m"]
+        lines += ["", f"1M x 10y {judged} under 16 GB: {'yes' if met else '**no**'} "
+                  f"({peak[1_000_000]} MB)"]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def warehouse_markdown(results: list[dict], years: int, command: str) -> str:
     what = (
         "Generation (not when `--landing` reuses a landing), then `peoplemart build` (ingestion, "
@@ -212,18 +244,19 @@ def warehouse_markdown(results: list[dict], years: int, command: str) -> str:
         "snapshot. Peak RSS is the whole process tree of the night (the benchmark's own process "
         "not counted), in MiB."
     )
-    lines = _stage_table("Warehouse build benchmark", command, years, what)
-    for result in results:
-        size = f"{result['employees']:,}"
-        for stage in result["stages"]:
-            lines += _stage_rows(size, stage, areas=8)
-        lines.append(f"| {size} | warehouse.duckdb size (MB) | | {result['warehouse_mb']} |")
-    peak = {r["employees"]: _stage(r, "warehouse build")["peak_rss_mb"] for r in results}
-    if 1_000_000 in peak:
-        met = peak[1_000_000] < TARGETS["peak_mb_at_1m"]
-        lines += ["", f"1M x 10y warehouse build under 16 GB: {'yes' if met else '**no**'} "
-                  f"({peak[1_000_000]} MB)"]  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return stages_markdown(
+        "Warehouse build benchmark", results, years, command, what, "warehouse build"
+    )
+
+
+def publication_markdown(results: list[dict], years: int, command: str) -> str:
+    what = (
+        "`peoplemart publish` on a warehouse a full night built (`--until warehouse`, kept with "
+        "`PEOPLEMART_BENCH_KEEP=1`): KPI tables, survey results, quality gate, the copy into "
+        "serving.duckdb and its Parquet export, the dashboard. Peak RSS is the whole process "
+        "tree (the benchmark's own process not counted), in MiB."
+    )
+    return stages_markdown("Publication benchmark", results, years, command, what, "publication")
 
 
 def bench_size(employees: int, years: int, work: Path, incremental: bool = True) -> dict:
@@ -506,6 +539,13 @@ def main(argv: list[str] | None = None) -> None:
         "replacing an earlier one's",
     )
     parser.add_argument(
+        "--publish",
+        type=Path,
+        metavar="HOME",
+        help="with one --employees size: measure `peoplemart publish` on this home, whose "
+        "warehouse a kept `--until warehouse` run built (its folder's home/), instead of a night",
+    )
+    parser.add_argument(
         "--landing",
         type=Path,
         help="with --until warehouse and one size: build from this landing folder (generated "
@@ -521,6 +561,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.combine:
         results = combined(args.combine.split(","))
         _write_pipeline_page(name, results, results[0]["years"], command.strip())
+        return
+    if args.publish:
+        if len(sizes) != 1 or not (args.publish / "warehouse.duckdb").exists():
+            parser.error("--publish needs one --employees size and a home with a warehouse")
+        results = [bench_publication(sizes[0], args.years, args.publish.resolve())]
+        results[0]["run"] = run_facts(command.strip())
+        text = publication_markdown(results, args.years, command.strip())
+        path = write_results(args.name or "publication", {"machine": machine_facts(),
+                                                           "results": results}, text)  # fmt: skip
+        print(text)
+        print(f"results: {path}")
         return
     results = []
     for employees in sizes:

@@ -153,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--name", help="results file name under bench/results (default: pipeline)")
     bench.add_argument(
+        "--publish",
+        type=Path,
+        metavar="HOME",
+        help="with one --employees size: measure `peoplemart publish` on a home a kept "
+        "--until warehouse run built (PEOPLEMART_BENCH_KEEP=1)",
+    )
+    bench.add_argument(
         "--combine",
         metavar="NAME,NAME",
         help="run nothing: one results page (--name) from the sizes of these results files, e.g. "
@@ -480,6 +487,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         options += ["--name", args.name]
     if args.combine:
         options += ["--combine", args.combine]
+    if args.publish:
+        options += ["--publish", str(args.publish.resolve())]
     bench_main(options)
     return 0
 

@@ -13,6 +13,8 @@ import duckdb
 import psycopg
 import pytest
 
+import bench.measure
+import bench.run
 from metrics.embedded_postgres import embedded_postgres, stop_embedded_postgres
 from metrics.kpi_tables import build_kpi_tables
 from metrics.postgres import current_version
@@ -681,3 +683,32 @@ def test_people_past_their_window_leave_every_layer_and_the_closed_figures_stay(
             == frozen_before
         )
     stop_embedded_postgres(copy)
+
+
+# --- the benchmark's publication on a built warehouse --------------------------------------------
+
+
+def test_the_benchmark_measures_a_publication_on_a_built_warehouse(
+    published, tmp_path, monkeypatch
+):
+    """`peoplemart bench --publish HOME` (a million employees' night is measured in two
+    sessions): one real `peoplemart publish`, timed per stage; no ingestion, no dbt."""
+    _, home = published
+    copy = copy_home(home, tmp_path / "home")
+    monkeypatch.setattr(bench.measure, "RESULTS", tmp_path / "results")
+    bench.run.main(["--employees", "120", "--years", "2", "--publish", str(copy)])
+    [result] = json.loads((tmp_path / "results" / "publication.json").read_text())["results"]
+    [stage] = result["stages"]
+    steps = [step["step"] for step in stage["extra"]["steps"]]
+    assert {"survey_results", "kpi_tables", "quality_gate", "serving_publication",
+            "dashboard"} <= set(steps)  # fmt: skip
+    assert not {"raw_extracts", "warehouse_models"} & set(steps)
+    assert [part["stage"] for part in stage["extra"]["stages"]] == [
+        "metrics", "publishing", bench.run.START_UP
+    ]  # fmt: skip
+    assert stage["extra"]["dbt_model_seconds_by_area"] == {} and stage["peak_rss_mb"] > 100
+    with duckdb.connect(str(copy / "serving.duckdb"), read_only=True) as con:
+        [(run_id,)] = con.sql("select distinct run_id from kpi.kpi_catalog").fetchall()
+    assert run_id != first_run_id(home)
+    page = (tmp_path / "results" / "publication.md").read_text()
+    assert "| 120 | publication (DuckDB limit 2.8GB) |" in page
