@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import bench.measure
 import bench.run
 from bench.measure import measured
@@ -119,3 +121,15 @@ def test_sizes_measured_in_separate_runs_make_one_page_each_size_naming_its_run(
     text = (tmp_path / "page.md").read_text()
     assert "- 1,000,000 employees: 2026-12-01, commit bbb, `peoplemart bench`" in text
     assert "| 1,000,000 | full night | 1000.0 | 4000.0 |" in text
+
+
+def test_combining_a_results_name_that_was_never_written_names_it_and_its_folder(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(bench.measure, "RESULTS", tmp_path)
+    (tmp_path / "standard.json").write_text(json.dumps({"results": []}))
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["bench", "--combine", "standard,pipeline_1m"])
+    assert stopped.value.code == 2
+    assert f"--combine: no results pipeline_1m in {tmp_path}" in capsys.readouterr().err
+    assert not (tmp_path / "pipeline.json").exists()
