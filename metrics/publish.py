@@ -119,6 +119,13 @@ def _audit(con, tables: list[tuple[str, str]], run_id: str) -> dict[str, int]:
     return counts
 
 
+# zstd at its fastest level: at a million employees the largest export (171 million segment
+# periods) took 31.7 s and 2.9 GB against snappy's (DuckDB's default) 38.6 s and 5.2 GB: less to
+# write was quicker than the cheaper codec, and snappy's whole set did not fit beside the
+# warehouse and the serving copy on the build machine's disk.
+PARQUET_OPTIONS = "format parquet, compression zstd, compression_level 1"
+
+
 def _export_parquet(home: Path, staged: Path, run_id: str, counts: dict[str, int]) -> Path:
     target = home / "exports" / run_id
     partial = target.with_name(target.name + ".partial")
@@ -130,7 +137,7 @@ def _export_parquet(home: Path, staged: Path, run_id: str, counts: dict[str, int
             schema, table = name.split(".", 1)
             con.execute(
                 f"copy (select * from {schema}.\"{table}\") to '{partial / (name + '.parquet')}' "
-                "(format parquet)"
+                f"({PARQUET_OPTIONS})"
             )
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
@@ -186,7 +193,7 @@ def remove_people_from_old_copies(
             changed = _remove_from(con, "export", _columns(con, "export"))
             if changed:
                 staged = export.with_suffix(".parquet.next")
-                con.execute(f"copy export to '{staged}' (format parquet)")
+                con.execute(f"copy export to '{staged}' ({PARQUET_OPTIONS})")
                 os.replace(staged, export)
                 removed[f"exports/{export.parent.name}/{export.name}"] = changed
     return removed

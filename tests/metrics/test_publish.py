@@ -35,7 +35,11 @@ def test_a_publication_carries_the_run_id_and_only_publishable_schemas(tmp_path)
             "select tags from duckdb_databases() where database_name = 'serving'"
         ).fetchall()
     assert schemas == {"marts"} and tags["storage_version"].startswith("v1.4")
-    assert (tmp_path / "exports" / "run-a" / "marts.fct_x.parquet").exists()
+    export = tmp_path / "exports" / "run-a" / "marts.fct_x.parquet"
+    assert duckdb.sql(f"select sum(n) from '{export}'").fetchall() == [(10,)]
+    # Compressed with zstd (the million-employee set did not fit on disk with snappy).
+    codecs = duckdb.sql(f"select distinct compression from parquet_metadata('{export}')")
+    assert codecs.fetchall() == [("ZSTD",)]
     assert (tmp_path / "exports" / "LATEST").read_text().strip() == "run-a"
 
 
