@@ -43,11 +43,27 @@ class Publication:
 
 
 def publish(home: Path, run_id: str, postgres_dsn: str | None = None) -> Publication:
-    warehouse = home / "warehouse.duckdb"
     staged = home / f"{SERVING}.next"
-    staged.unlink(missing_ok=True)
-    staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
-    counts: dict[str, int] = {}
+    _discard(home, staged, run_id)
+    try:
+        counts = _copy_publishable(home / "warehouse.duckdb", staged, run_id)
+        exports = _export_parquet(home, staged, run_id, counts)
+        # Loaded but not yet visible: a failed load leaves every reader on the previous run.
+        version = postgres.load_version(postgres_dsn, staged, run_id) if postgres_dsn else None
+    except BaseException:
+        # A failed publication leaves nothing of itself behind: at a million employees the
+        # staged copy is 20 GB and the export set 13 GB, on the disk the next night needs.
+        _discard(home, staged, run_id)
+        raise
+    _swap_in(home, staged)
+    if version:
+        postgres.repoint_views(postgres_dsn, version)
+    (home / "exports" / "LATEST").write_text(run_id + "\n")
+    prune_per_run([p for p in (home / "exports").iterdir() if p.is_dir()], keep=exports)
+    return Publication(run_id, home / SERVING, counts, exports, version)
+
+
+def _copy_publishable(warehouse: Path, staged: Path, run_id: str) -> dict[str, int]:
     con = bounded_connect(limit=streaming_limit())
     try:
         # A copy in any row order is the same table (readers order what they read); keeping the
@@ -68,15 +84,14 @@ def publish(home: Path, run_id: str, postgres_dsn: str | None = None) -> Publica
         con.execute("detach serving")
     finally:
         con.close()
-    exports = _export_parquet(home, staged, run_id, counts)
-    # Loaded but not yet visible: a failed load leaves every reader on the previous run.
-    version = postgres.load_version(postgres_dsn, staged, run_id) if postgres_dsn else None
-    _swap_in(home, staged)
-    if version:
-        postgres.repoint_views(postgres_dsn, version)
-    (home / "exports" / "LATEST").write_text(run_id + "\n")
-    prune_per_run([p for p in (home / "exports").iterdir() if p.is_dir()], keep=exports)
-    return Publication(run_id, home / SERVING, counts, exports, version)
+    return counts
+
+
+def _discard(home: Path, staged: Path, run_id: str) -> None:
+    """What a publication of `run_id` staged and did not swap in."""
+    staged.unlink(missing_ok=True)
+    staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(_partial_export(home, run_id), ignore_errors=True)
 
 
 # What a publication writes per run (export sets, dashboard pages) is kept for this publication
@@ -128,7 +143,7 @@ PARQUET_OPTIONS = "format parquet, compression zstd, compression_level 1"
 
 def _export_parquet(home: Path, staged: Path, run_id: str, counts: dict[str, int]) -> Path:
     target = home / "exports" / run_id
-    partial = target.with_name(target.name + ".partial")
+    partial = _partial_export(home, run_id)
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     with bounded_connect(staged, read_only=True, limit=streaming_limit()) as con:
@@ -142,6 +157,10 @@ def _export_parquet(home: Path, staged: Path, run_id: str, counts: dict[str, int
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     return target
+
+
+def _partial_export(home: Path, run_id: str) -> Path:
+    return home / "exports" / f"{run_id}.partial"
 
 
 def _swap_in(home: Path, staged: Path) -> None:

@@ -3,6 +3,7 @@
 import duckdb
 import pytest
 
+import metrics.publish
 from metrics.publish import (
     PREVIOUS,
     SERVING,
@@ -62,6 +63,19 @@ def test_a_forbidden_column_fails_the_audit_and_changes_nothing(tmp_path):
     with duckdb.connect(str(tmp_path / SERVING), read_only=True) as con:
         assert con.sql("select distinct run_id from marts.fct_x").fetchall() == [("run-a",)]
     assert (tmp_path / "exports" / "LATEST").read_text().strip() == "run-a"
+    assert not (tmp_path / f"{SERVING}.next").exists()
+
+
+def test_a_failed_export_leaves_neither_the_staged_copy_nor_a_partial_export(tmp_path, monkeypatch):
+    warehouse(tmp_path)
+    publish(tmp_path, "run-a")
+    monkeypatch.setattr(metrics.publish, "PARQUET_OPTIONS", "format parquet, compression nonsense")
+    with pytest.raises(duckdb.Error, match="compression"):
+        publish(tmp_path, "run-b")
+    assert sorted(p.name for p in tmp_path.iterdir() if "serving" in p.name) == [SERVING]
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == ["LATEST", "run-a"]
+    with duckdb.connect(str(tmp_path / SERVING), read_only=True) as con:
+        assert con.sql("select distinct run_id from marts.fct_x").fetchall() == [("run-a",)]
 
 
 def test_retention_empties_a_person_from_old_exports_and_leaves_other_files_alone(tmp_path):
