@@ -378,12 +378,28 @@ class _Cells:
             columns += [c for c in group_by[1:] if c not in columns]
         self.created: set[str] = set()
         self._prefix = f"kpi_cells_{next(_CELL_TABLES)}"
+        # Set by _ModelCells when its month cells answer this group; else MetricFlow is asked.
+        self.models: _ModelCells | None = None
+        self.asked = 0
+
+    @property
+    def leaves(self) -> list[str]:
+        return self._leaves
+
+    @property
+    def columns(self) -> dict[str, list[str]]:
+        """Per cell set: the time column, then the split columns."""
+        return dict(self._columns)
 
     def table(self, dimension: str) -> str:
         cell_set = _cell_set(dimension)
         table = f"{self._prefix}_{cell_set}"
         if cell_set not in self.created:
-            sql = self._generator.sql(self._leaves, self._columns[cell_set])
+            if self.models is not None:
+                sql = self.models.sql(self, cell_set)
+            else:
+                sql = self._generator.sql(self._leaves, self._columns[cell_set])
+                self.asked += 1
             self._semantics.con.execute(f"create or replace temp table {table} as {sql}")
             self.created.add(cell_set)
         return table
@@ -391,6 +407,127 @@ class _Cells:
     def drop(self) -> None:
         for cell_set in self.created:
             self._semantics.con.execute(f"drop table if exists {self._prefix}_{cell_set}")
+
+
+MONTH_TIME = f"metric_time__{GRAINS[0]}"
+
+
+class _ModelCells:
+    """Month cells per semantic model, shared by the cells of every group they can answer.
+
+    The workforce facts are the largest: read once per group that uses them (its own group, and
+    beside the finance, absence and sick-spell facts at every grain) they were most of the KPI
+    tables' time. Here each model is asked once per cell set, for every leaf any group needs of
+    it by every split column any group asks, by month. A group's cells are then summed from
+    them and, for two models, joined as MetricFlow's SQL joins the two models' sums: a full
+    outer join on the split columns and the period, grouped by their coalesced values, each
+    leaf the max of its side (null-filled where the metric says so). The sums are the same,
+    and so are the rows: a model's sum has a row wherever it has rows, at any split.
+
+    A leaf qualifies when its month cells hold its value of any period: a simple metric of an
+    additive measure, unfiltered, with no time-spine join, on a time axis of days or months,
+    summed over time; a month-end figure only for month cells (its quarter is its last month's,
+    which _from_months takes from the group's month cells). Other groups ask MetricFlow."""
+
+    def __init__(self, semantics: Semantics, generator, manifest: dict, cells) -> None:
+        self._semantics, self._generator = semantics, generator
+        measures = _measures(manifest)
+        self._model, self._kind, self._fill = {}, {}, {}
+        for leaf in dict.fromkeys(leaf for cell in cells for leaf in cell.leaves):
+            metric = semantics.definitions[leaf]
+            if metric["type"] != "simple":
+                continue
+            params = metric["type_params"]["measure"]
+            measure, model = measures[params["name"]]
+            if params.get("filter") or metric.get("filter") or params.get("join_to_timespine"):
+                continue
+            self._model[leaf] = model["name"]
+            self._kind[leaf] = _time_kind(semantics, measure, model)
+            self._fill[leaf] = params.get("fill_nulls_with")
+        asked = defaultdict(list)  # (model, cell set) -> [(split columns, leaves)]
+        for cell in cells:
+            if not self.serves(cell):
+                continue
+            cell.models = self
+            for cell_set, columns in cell.columns.items():
+                for model, leaves in self._by_model(cell.leaves).items():
+                    asked[(model, cell_set)].append((columns[1:], leaves))
+        # One table per widest split: a split contained in another is summed from it, but two
+        # different splits are not crossed (cost centers by every HR attribute made ten
+        # million workforce cells at 100,000 employees, against two for either alone).
+        self._tables: dict[tuple, list[tuple[list[str], list[str]]]] = {}
+        for key, questions in asked.items():
+            widest = [(split, []) for split, _ in questions
+                      if not any(set(split) < set(other) for other, _ in questions)]  # fmt: skip
+            widest = [w for i, w in enumerate(widest) if set(w[0]) not in
+                      [set(o[0]) for o in widest[:i]]]  # fmt: skip
+            for split, leaves in questions:
+                _, known = self._widest(widest, split)
+                known += [leaf for leaf in leaves if leaf not in known]
+            self._tables[key] = widest
+        self.created: dict[tuple, str] = {}
+
+    @staticmethod
+    def _widest(tables: list, split: list[str]) -> tuple[list[str], list[str]]:
+        return next(table for table in tables if set(split) <= set(table[0]))
+
+    def serves(self, cell: _Cells) -> bool:
+        kinds = {SUMMED, LAST_MONTH} if cell.time == MONTH_TIME else {SUMMED}
+        return (
+            all(self._kind.get(leaf) in kinds for leaf in cell.leaves)
+            and len(self._by_model(cell.leaves)) <= 2
+        )
+
+    def _by_model(self, leaves: list[str]) -> dict[str, list[str]]:
+        models = defaultdict(list)
+        for leaf in leaves:
+            models[self._model.get(leaf)].append(leaf)
+        return dict(models)
+
+    def _table(self, model: str, cell_set: str, split: list[str]) -> str:
+        columns, leaves = self._widest(self._tables[(model, cell_set)], split)
+        key = (model, cell_set, *columns)
+        if key not in self.created:
+            table = f"kpi_model_cells_{next(_CELL_TABLES)}"
+            sql = self._generator.sql(leaves, [MONTH_TIME, *columns])
+            self._semantics.con.execute(f"create temp table {table} as {sql}")
+            self.created[key] = table
+        return self.created[key]
+
+    def _filled(self, value: str, leaf: str) -> str:
+        fill = self._fill[leaf]
+        return value if fill is None else f"coalesce({value}, {fill!r})"
+
+    def sql(self, cell: _Cells, cell_set: str) -> str:
+        """The group's cells: `cell.time` by its split columns of `cell_set`, every leaf."""
+        time, *split = cell.columns[cell_set]
+        grain = time.removeprefix("metric_time__")
+        period = MONTH_TIME if time == MONTH_TIME else f"date_trunc('{grain}', {MONTH_TIME})"
+        sums = []
+        for model, leaves in self._by_model(cell.leaves).items():
+            columns = ", ".join([f"{period} as {time}", *split])
+            summed = ", ".join(f"sum({leaf}) as {leaf}" for leaf in leaves)
+            table = self._table(model, cell_set, split)
+            sums.append((f"select {columns}, {summed} from {table} group by all", leaves))
+        if len(sums) == 1:
+            (sql, leaves), keys = sums[0], [time, *split]
+            filled = ", ".join(f"{self._filled(leaf, leaf)} as {leaf}" for leaf in leaves)
+            return f"select {', '.join(keys)}, {filled} from ({sql})"
+        (left, left_leaves), (right, right_leaves) = sums
+        keys = {column: f"coalesce(l.{column}, r.{column})" for column in [time, *split]}
+        values = [f"{self._filled(f'max({side}.{leaf})', leaf)} as {leaf}"
+                  for side, leaves in (("l", left_leaves), ("r", right_leaves))
+                  for leaf in leaves]  # fmt: skip
+        on = " and ".join(f"l.{c} = r.{c}" for c in [*split, time])
+        return (
+            f"select {', '.join(f'{key} as {c}' for c, key in keys.items())}, "
+            f"{', '.join(values)} from ({left}) as l full outer join ({right}) as r on {on} "
+            f"group by {', '.join(keys.values())}"
+        )
+
+    def drop(self) -> None:
+        for table in self.created.values():
+            self._semantics.con.execute(f"drop table if exists {table}")
 
 
 def _rolled_up_answers(semantics: Semantics, cells: _Cells, group: MetricGroup, questions,
@@ -484,34 +621,36 @@ def _month_rollup(group: MetricGroup, semantics: Semantics, manifest: dict) -> d
         params = metric["type_params"]["measure"]
         measure, model = measures[params["name"]]
         models.add(model["name"])
-        agg_time = measure.get("agg_time_dimension") or model["defaults"]["agg_time_dimension"]
-        granularity = next(
-            d["type_params"]["time_granularity"]
-            for d in model["dimensions"]
-            if d["name"] == agg_time
-        )
-        if (
-            semantics.aggregation[params["name"]] not in ADDITIVE_AGGREGATIONS
-            or params.get("join_to_timespine")
-            or params.get("fill_nulls_with") is not None
-        ):
+        if params.get("join_to_timespine") or params.get("fill_nulls_with") is not None:
             return None
-        non_additive = measure.get("non_additive_dimension")
-        if not non_additive and granularity in ("day", GRAINS[0]):
-            rollup[leaf] = SUMMED
-        elif (
-            non_additive
-            and non_additive["name"] == agg_time
-            and non_additive.get("window_choice") == "max"
-            and not non_additive.get("window_groupings")
-            and granularity == GRAINS[0]
-        ):
-            rollup[leaf] = LAST_MONTH
-        else:
+        rollup[leaf] = _time_kind(semantics, measure, model)
+        if rollup[leaf] is None:
             return None
     if LAST_MONTH in rollup.values() and len(models) > 1:
         return None
     return rollup
+
+
+def _time_kind(semantics: Semantics, measure: dict, model: dict) -> str | None:
+    """How a measure's period value follows from its months: summed (an additive measure on a
+    day or month axis), the last month's (a month-end figure), or neither (None)."""
+    if semantics.aggregation[measure["name"]] not in ADDITIVE_AGGREGATIONS:
+        return None
+    agg_time = measure.get("agg_time_dimension") or model["defaults"]["agg_time_dimension"]
+    granularity = next(
+        d["type_params"]["time_granularity"] for d in model["dimensions"] if d["name"] == agg_time
+    )
+    non_additive = measure.get("non_additive_dimension")
+    if not non_additive:
+        return SUMMED if granularity in ("day", GRAINS[0]) else None
+    if (
+        non_additive["name"] == agg_time
+        and non_additive.get("window_choice") == "max"
+        and not non_additive.get("window_groupings")
+        and granularity == GRAINS[0]
+    ):
+        return LAST_MONTH
+    return None
 
 
 @dataclass
@@ -581,6 +720,16 @@ def build_kpi_tables(
     slowest = []
     plans = [_Plan.of(group, semantics, manifest) for group in metric_groups(manifest, catalog)]
     shared = _shared_month_cells(plans, semantics, generator, manifest)
+    own = {
+        (index, grain): _Cells(
+            semantics, generator, plan.leaves, f"metric_time__{grain}", plan.asked[grain]
+        )
+        for index, plan in enumerate(plans)
+        for grain in plan.rolled
+        if index not in shared
+    }
+    models = _ModelCells(semantics, generator, manifest,
+                         list(dict.fromkeys([*shared.values(), *own.values()])))  # fmt: skip
     with planned_for_metricflow(con):
         for index, plan in enumerate(plans):
             group = plan.group
@@ -589,9 +738,7 @@ def build_kpi_tables(
                 questions = plan.asked[grain]
                 cells = None
                 if grain in plan.rolled:
-                    cells = shared.get(index) or _Cells(
-                        semantics, generator, plan.leaves, f"metric_time__{grain}", questions
-                    )
+                    cells = shared.get(index) or own.pop((index, grain))
                     answers = _rolled_up_answers(semantics, cells, group, questions, grain)
                 else:
                     answers = (
@@ -606,14 +753,16 @@ def build_kpi_tables(
                         )
                 finally:
                     if cells is not None and cells is not shared.get(index):
-                        queries += len(cells.created)
+                        queries += cells.asked
                         cells.drop()
                 seconds = round(time.monotonic() - group_started, 1)
                 slowest.append((seconds, f"{'+'.join(group.models)} by {grain}"))
             cells = shared.pop(index, None)
             if cells is not None and cells not in shared.values():
-                queries += len(cells.created)
+                queries += cells.asked
                 cells.drop()
+        queries += len(models.created)
+        models.drop()
     con.execute("begin transaction")
     for grain in GRAINS:
         con.execute(f"drop table if exists {table_name(grain)}")

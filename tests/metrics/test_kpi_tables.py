@@ -19,6 +19,7 @@ from metrics.kpi_tables import (
     MetricSql,
     _Cells,
     _from_months,
+    _ModelCells,
     _month_rollup,
     _Plan,
     _rolls_up,
@@ -241,3 +242,89 @@ def test_every_semantic_model_cte_is_read_in_place_and_the_sql_still_parses():
     assert all(marked for _, marked in ctes), ctes
     [[parsed]] = duckdb.sql("select json_serialize_sql($sql)", params={"sql": sql}).fetchall()
     assert json.loads(parsed)["error"] is False
+
+
+class _MonthCellsOfModels:
+    """Stands in for MetricSql: a model's month cells summed from a small table per model."""
+
+    def __init__(self, con, models: dict[str, str]):
+        self.con, self.models, self.asked = con, models, []
+
+    def sql(self, leaves: list[str], group_by: list[str]) -> str:
+        tables = {self.models[leaf] for leaf in leaves}
+        assert len(tables) == 1, "one model per question"
+        self.asked.append((tables.pop(), tuple(group_by[1:])))
+        sums = ", ".join(f"sum({leaf}) as {leaf}" for leaf in leaves)
+        return f"select {', '.join(group_by)}, {sums} from {self.asked[-1][0]} group by all"
+
+
+def test_groups_of_two_models_are_joined_from_each_models_shared_month_cells():
+    """Verzuim (sick FTE days over FTE days) per quarter and unit from the workforce and absence
+    month cells, joined as MetricFlow joins the two models' sums: a unit with absences and no
+    workforce keeps its row, a missing sick figure is 0 (the metric's fill), and the rows of
+    employees under no level-4 unit (a null member) on both sides are one row. The workforce
+    cells are asked once per split: by unit for two groups, and by cost center and by gender
+    apart (crossed, they would multiply the cells)."""
+    con = duckdb.connect()
+    con.execute(
+        "create table workforce as select * from (values "
+        "(date '2024-01-01', 'A', 'cc1', 'F', 10.0, 31), (date '2024-02-01', 'A', 'cc1', 'F', "
+        "10.0, 29), (date '2024-03-01', 'A', 'cc2', 'M', 10.0, 31), "
+        "(date '2024-01-01', 'B', 'cc1', 'M', 5.0, 31), (date '2024-01-01', null, 'cc2', 'F', "
+        "2.0, 31)) as t(metric_time__month, segment__org_level_4, segment__cost_center, "
+        "segment__gender, fte_days, employed_days)"
+    )
+    con.execute("alter table workforce alter fte_days type double")
+    con.execute(
+        "create table absence as select * from (values "
+        "(date '2024-02-01', 'A', 1.5), (date '2024-03-01', null, 0.5), "
+        "(date '2024-04-01', 'C', 3.0)) as t(metric_time__month, segment__org_level_4, "
+        "sick_fte_days)"
+    )
+    con.execute("alter table absence alter sick_fte_days type double")
+    semantics = Semantics(con, json.loads(MANIFEST.read_text()))
+    generator = _MonthCellsOfModels(
+        con, {"fte_days": "workforce", "employed_days": "workforce", "sick_fte_days": "absence"}
+    )
+    by_unit = ("org_level_4", ["metric_time__quarter", "segment__org_level_4"])
+    verzuim = _Cells(semantics, generator, ["sick_fte_days", "fte_days"], "metric_time__quarter",
+                     [("total", ["metric_time__quarter"]), by_unit])  # fmt: skip
+    days = _Cells(semantics, generator, ["fte_days", "employed_days"], "metric_time__month",
+                  [("org_level_4", ["metric_time__month", "segment__org_level_4"])])  # fmt: skip
+    by_cost_center = _Cells(
+        semantics,
+        generator,
+        ["fte_days"],
+        "metric_time__month",
+        [("cost_center", ["metric_time__month", "segment__cost_center"])],
+    )
+    by_gender = _Cells(semantics, generator, ["fte_days"], "metric_time__month",
+                       [("gender", ["metric_time__month", "segment__gender"])])  # fmt: skip
+    models = _ModelCells(
+        semantics, generator, json.loads(MANIFEST.read_text()),
+        [verzuim, days, by_cost_center, by_gender],
+    )  # fmt: skip
+    assert all(cells.models is models for cells in (verzuim, days, by_cost_center, by_gender))
+
+    rows = con.sql(
+        f"select * from {verzuim.table('org_level_4')} order by segment__org_level_4 nulls last"
+    ).fetchall()
+    # DuckDB truncates a date to a timestamp, in MetricFlow's SQL as here.
+    q1, q2 = dt.datetime(2024, 1, 1), dt.datetime(2024, 4, 1)
+    assert [(row[0], row[1], row[2], row[3]) for row in rows] == [
+        (q1, "A", 1.5, 30.0), (q1, "B", 0.0, 5.0), (q2, "C", 3.0, None), (q1, None, 0.5, 2.0),
+    ]  # fmt: skip
+    months = con.sql(
+        f"select segment__org_level_4, sum(employed_days) from {days.table('org_level_4')} "
+        "group by 1 order by 1 nulls last"
+    ).fetchall()
+    assert months == [("A", 91), ("B", 31), (None, 31)]
+    by_cost_center.table("cost_center")
+    by_gender.table("gender")
+    assert sorted(generator.asked) == [
+        ("absence", ("segment__org_level_4",)),
+        ("workforce", ("segment__cost_center",)),
+        ("workforce", ("segment__gender",)),
+        ("workforce", ("segment__org_level_4",)),
+    ]
+    assert verzuim.asked == days.asked == 0
