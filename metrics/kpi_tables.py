@@ -402,6 +402,8 @@ class _Cells:
                 self.asked += 1
             self._semantics.con.execute(f"create or replace temp table {table} as {sql}")
             self.created.add(cell_set)
+            if self.models is not None:
+                self.models.used(self, cell_set)
         return table
 
     def drop(self) -> None:
@@ -465,6 +467,12 @@ class _ModelCells:
                 _, known = self._widest(widest, split)
                 known += [leaf for leaf in leaves if leaf not in known]
             self._tables[key] = widest
+        # A table is dropped once the last group summed from it has its cells: the workforce
+        # cells are a million rows per split at 100,000 employees.
+        self._uses: dict[tuple, int] = defaultdict(int)
+        for (model, cell_set), questions in asked.items():
+            for split, _ in questions:
+                self._uses[self._key(model, cell_set, split)] += 1
         self.created: dict[tuple, str] = {}
 
     @staticmethod
@@ -483,6 +491,10 @@ class _ModelCells:
         for leaf in leaves:
             models[self._model.get(leaf)].append(leaf)
         return dict(models)
+
+    def _key(self, model: str, cell_set: str, split: list[str]) -> tuple:
+        columns, _ = self._widest(self._tables[(model, cell_set)], split)
+        return (model, cell_set, *columns)
 
     def _table(self, model: str, cell_set: str, split: list[str]) -> str:
         columns, leaves = self._widest(self._tables[(model, cell_set)], split)
@@ -524,6 +536,14 @@ class _ModelCells:
             f"{', '.join(values)} from ({left}) as l full outer join ({right}) as r on {on} "
             f"group by {', '.join(keys.values())}"
         )
+
+    def used(self, cell: _Cells, cell_set: str) -> None:
+        """`cell`'s cells of `cell_set` are built: drop what no other group will sum."""
+        for model in self._by_model(cell.leaves):
+            key = self._key(model, cell_set, cell.columns[cell_set][1:])
+            self._uses[key] -= 1
+            if not self._uses[key]:
+                self._semantics.con.execute(f"drop table if exists {self.created[key]}")
 
     def drop(self) -> None:
         for table in self.created.values():

@@ -328,3 +328,6 @@ def test_groups_of_two_models_are_joined_from_each_models_shared_month_cells():
         ("workforce", ("segment__org_level_4",)),
     ]
     assert verzuim.asked == days.asked == 0
+    # Each model's cells are dropped once the last group summing them has its own.
+    left = "select count(*) from duckdb_tables() where table_name like 'kpi_model_cells%'"
+    assert con.sql(left).fetchall() == [(0,)]
