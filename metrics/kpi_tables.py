@@ -497,9 +497,9 @@ class _ModelCells:
         return (model, cell_set, *columns)
 
     def _table(self, model: str, cell_set: str, split: list[str]) -> str:
-        columns, leaves = self._widest(self._tables[(model, cell_set)], split)
-        key = (model, cell_set, *columns)
+        key = self._key(model, cell_set, split)
         if key not in self.created:
+            columns, leaves = self._widest(self._tables[(model, cell_set)], split)
             table = f"kpi_model_cells_{next(_CELL_TABLES)}"
             sql = self._generator.sql(leaves, [MONTH_TIME, *columns])
             self._semantics.con.execute(f"create temp table {table} as {sql}")

@@ -59,6 +59,10 @@ def publish(home: Path, run_id: str, postgres_dsn: str | None = None) -> Publica
     if version:
         postgres.repoint_views(postgres_dsn, version)
     (home / "exports" / "LATEST").write_text(run_id + "\n")
+    # A night killed mid-export (the kernel's out-of-memory kill runs no cleanup) left a partial
+    # set; counted as a set, it would displace the one kept for rollback.
+    for partial in (home / "exports").glob("*.partial"):
+        shutil.rmtree(partial, ignore_errors=True)
     prune_per_run([p for p in (home / "exports").iterdir() if p.is_dir()], keep=exports)
     return Publication(run_id, home / SERVING, counts, exports, version)
 

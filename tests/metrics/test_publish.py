@@ -54,6 +54,15 @@ def test_the_previous_publication_is_kept_for_rollback_and_older_exports_go(tmp_
     assert sets == {"run-b", "run-c"}
 
 
+def test_a_partial_export_left_by_a_killed_night_does_not_displace_the_rollback_set(tmp_path):
+    warehouse(tmp_path)
+    publish(tmp_path, "run-a")
+    (tmp_path / "exports" / "run-killed.partial").mkdir()
+    publish(tmp_path, "run-b")
+    sets = {p.name for p in (tmp_path / "exports").iterdir() if p.is_dir()}
+    assert sets == {"run-a", "run-b"}
+
+
 def test_a_forbidden_column_fails_the_audit_and_changes_nothing(tmp_path):
     warehouse(tmp_path)
     publish(tmp_path, "run-a")
