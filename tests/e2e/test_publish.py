@@ -381,6 +381,26 @@ def test_every_constructs_driver_scores_are_published_once_per_group_flagged_as_
     assert set(shown_per_construct) == {c for (c,) in scored}
 
 
+# --- storage ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fact", ["fct_workforce_monthly", "fct_retention_periods", "fct_nulverzuim_periods"]
+)
+def test_the_largest_segment_facts_are_stored_in_segment_order(published, fact):
+    """Their size at a million employees depends on it (the models' closing comment)."""
+    _, home = published
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        rows, segments, out_of_order = con.sql(f"""
+            select count(*), count(distinct segment_key), count(*) filter (where descends)
+            from (
+                select segment_key, segment_key < lag(segment_key) over (order by rowid) as descends
+                from marts.{fact}
+            )""").fetchall()[0]
+    assert rows > 10_000 and segments > 500
+    assert out_of_order == 0
+
+
 # --- the privacy scanner -----------------------------------------------------------------------
 
 
