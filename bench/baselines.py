@@ -16,7 +16,6 @@ alias), never a KPI rule, and nothing at all with the pipeline.
 """
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -39,6 +38,8 @@ COUNT_METRICS = ("headcount", "leavers")
 # The org levels the published KPI tables carry (metrics.kpi_tables.MONTH_DIMENSIONS).
 PUBLISHED_ORG_LEVELS = 4
 RELATIVE_TOLERANCE = 1e-12
+# Enough to join two answers of 100,000 employees in memory; larger ones spill.
+COMPARE_MEMORY_LIMIT = "3GB"
 SQL = Path(__file__).with_name("baseline_core_kpis.sql")
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project" / "dbt_project.yml"
 
@@ -171,8 +172,14 @@ def _duckdb_relation_sql(raw: RawFile, entity: str, con: duckdb.DuckDBPyConnecti
 
 
 def duckdb_baseline(landing: Path, memory_limit: str | None = None) -> pl.DataFrame:
+    with duckdb.connect() as con:
+        return con.sql(_duckdb_baseline_sql(con, landing, memory_limit)).pl()
+
+
+def _duckdb_baseline_sql(
+    con: duckdb.DuckDBPyConnection, landing: Path, memory_limit: str | None
+) -> str:
     delivery = HrDelivery.newest(landing)
-    con = duckdb.connect()
     if memory_limit:
         con.execute(f"set memory_limit = '{memory_limit}'")
     for entity in ("contracts", "terminations", "absences"):
@@ -184,26 +191,22 @@ def duckdb_baseline(landing: Path, memory_limit: str | None = None) -> pl.DataFr
     query = SQL.read_text().format(
         as_of_date=delivery.as_of_date.isoformat(), history_years=delivery.history_years
     )
-    return _published_shape(con.sql(query).pl())
+    return _published_shape(query)
 
 
 def _org_units(delivery: HrDelivery) -> pl.DataFrame:
     return pl.from_pandas(_pandas_frame(delivery.file("org_units"), "org_units"))
 
 
-def _published_shape(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(
-        pl.col("dimension").cast(pl.String),
-        pl.col("member").cast(pl.String),
-        pl.col("month_start").cast(pl.Date),
-        pl.col("metric").cast(pl.String),
-        pl.col("value").cast(pl.Float64),
-    ).filter(
-        (pl.col("dimension") == "total")
-        # A null member at org level N holds the people whose unit sits higher in the tree.
-        | pl.col("dimension").is_in([f"org_level_{n}" for n in range(1, PUBLISHED_ORG_LEVELS + 1)])
-        & pl.col("member").is_not_null()
-    )
+def _published_shape(query: str) -> str:
+    """The rows of `query` in the shape all three answer in."""
+    levels = ", ".join(f"'org_level_{n}'" for n in range(1, PUBLISHED_ORG_LEVELS + 1))
+    return f"""
+        select dimension::varchar as dimension, member::varchar as member,
+            month_start::date as month_start, metric::varchar as metric, value::double as value
+        from ({query})
+        -- A null member at org level N holds the people whose unit sits higher in the tree.
+        where dimension = 'total' or dimension in ({levels}) and member is not null"""
 
 
 # -- 2. pandas ---------------------------------------------------------------------------------
@@ -446,57 +449,82 @@ def _pandas_rolled_up(leaf: pd.DataFrame, org_units: pd.DataFrame) -> pl.DataFra
         for metric, value in values.items():
             if value is not None:
                 records.append((row.dimension, row.member, row.month_start.date(), metric, value))
-    return _published_shape(
-        pl.DataFrame(
-            records,
-            schema=["dimension", "member", "month_start", "metric", "value"],
-            orient="row",
-        )
+    answer = pl.DataFrame(  # noqa: F841 (read by name by DuckDB below)
+        records, schema=["dimension", "member", "month_start", "metric", "value"], orient="row"
     )
+    with duckdb.connect() as con:
+        return con.sql(_published_shape("select * from answer")).pl()
 
 
 # -- 3. the pipeline ---------------------------------------------------------------------------
 
 
-def published_core_kpis(serving: Path) -> pl.DataFrame:
-    con = duckdb.connect(str(serving), read_only=True)
-    with con:
-        frame = con.sql(
+def published_core_kpis(serving: Path, out: Path | None = None) -> pl.DataFrame | None:
+    """What the pipeline published, as a frame, or written to `out` (Parquet) without holding it:
+    tens of millions of rows at a million employees."""
+    with duckdb.connect(str(serving), read_only=True) as con:
+        metrics = ", ".join(f"'{m}'" for m in CORE_METRICS)
+        query = _published_shape(
             "select dimension, member, period_start as month_start, metric, value "
-            "from kpi.metrics_month where list_contains($metrics, metric) and value is not null "
-            "and (dimension = 'total' or dimension like 'org_level_%')",
-            params={"metrics": list(CORE_METRICS)},
-        ).pl()
-    return _published_shape(frame)
+            f"from kpi.metrics_month where metric in ({metrics}) and value is not null"
+        )
+        if out is None:
+            return con.sql(query).pl()
+        con.execute(f"copy ({query}) to '{out}' (format parquet)")
+        return None
 
 
 # -- agreement ---------------------------------------------------------------------------------
 
 
-def compare(expected: pl.DataFrame, actual: pl.DataFrame, limit: int = 20) -> list[dict]:
+RATE_METRICS = ("turnover_rate", "verzuim_pct")
+
+
+def compare(
+    expected: pl.DataFrame | Path, actual: pl.DataFrame | Path, limit: int = 20
+) -> list[dict]:
     """Every (dimension, member, month, metric) where the two disagree. A count or sum absent on
     one side is zero there (an org unit without leavers in a month has no leavers row); a rate
-    absent on one side is a disagreement unless it is absent on both."""
-    keys = ["dimension", "member", "month_start", "metric"]
-    joined = expected.join(
-        actual, on=keys, how="full", coalesce=True, suffix="_actual", nulls_equal=True
-    )
-    differences = []
-    for row in joined.iter_rows(named=True):
-        a, b = row["value"], row["value_actual"]
-        if row["metric"] not in ("turnover_rate", "verzuim_pct"):
-            a, b = a or 0.0, b or 0.0
-        if a is None or b is None:
-            agree = a is None and b is None
-        elif row["metric"] in COUNT_METRICS:
-            agree = a == b
-        else:
-            agree = math.isclose(a, b, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12)
-        if not agree:
-            differences.append({**{k: row[k] for k in keys}, "expected": a, "actual": b})
-            if len(differences) >= limit:
-                break
-    return differences
+    absent on one side is a disagreement unless it is absent on both. Frames or Parquet files:
+    DuckDB joins them, spilling rather than holding two answers of a million employees."""
+    with duckdb.connect() as con:
+        con.execute(f"set memory_limit = '{COMPARE_MEMORY_LIMIT}'")
+        for name, answer in (("expected", expected), ("actual", actual)):
+            if isinstance(answer, Path):
+                con.execute(f"create view {name} as select * from read_parquet('{answer}')")
+            else:
+                con.register(name, answer)
+        rates, counts = (", ".join(f"'{m}'" for m in ms) for ms in (RATE_METRICS, COUNT_METRICS))
+        rows = con.execute(f"""
+            with joined as (
+                select coalesce(e.dimension, a.dimension) as dimension,
+                    coalesce(e.member, a.member) as member,
+                    coalesce(e.month_start, a.month_start) as month_start,
+                    coalesce(e.metric, a.metric) as metric,
+                    e.value as e, a.value as a
+                from expected as e
+                full outer join actual as a
+                    on e.dimension is not distinct from a.dimension
+                    and e.member is not distinct from a.member
+                    and e.month_start is not distinct from a.month_start
+                    and e.metric is not distinct from a.metric
+            ),
+            valued as (
+                select dimension, member, month_start, metric,
+                    case when metric in ({rates}) then e else coalesce(e, 0) end as e,
+                    case when metric in ({rates}) then a else coalesce(a, 0) end as a
+                from joined
+            )
+            select dimension, member, month_start, metric, e, a from valued
+            where case
+                when e is null or a is null then not (e is null and a is null)
+                when metric in ({counts}) then e <> a
+                else abs(e - a) > greatest({RELATIVE_TOLERANCE} * greatest(abs(e), abs(a)), 1e-12)
+            end
+            order by dimension, member, month_start, metric
+            limit {limit}""").fetchall()
+    keys = ("dimension", "member", "month_start", "metric", "expected", "actual")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -510,11 +538,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 12GB")
     args = parser.parse_args(argv)
-    if args.way == "duckdb":
-        frame = duckdb_baseline(args.landing, args.memory_limit)
-    else:
-        frame = pandas_baseline(args.landing)
-    frame.write_parquet(args.out)
+    if args.way == "pandas":
+        pandas_baseline(args.landing).write_parquet(args.out)
+        return
+    # Written by DuckDB as it answers: at a million employees a frame of the answer would
+    # double the baseline's memory.
+    with duckdb.connect() as con:
+        query = _duckdb_baseline_sql(con, args.landing, args.memory_limit)
+        con.execute(f"copy ({query}) to '{args.out}' (format parquet)")
 
 
 if __name__ == "__main__":

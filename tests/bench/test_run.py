@@ -1,15 +1,18 @@
 """What the benchmark's results page says."""
 
+import datetime as dt
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 import bench.measure
 import bench.run
+from bench.baselines import compare
 from bench.measure import measured
 from bench.run import dbt_start_up_seconds, targets, warehouse_markdown
 from orchestration import cli
@@ -133,3 +136,42 @@ def test_combining_a_results_name_that_was_never_written_names_it_and_its_folder
     assert stopped.value.code == 2
     assert f"--combine: no results pipeline_1m in {tmp_path}" in capsys.readouterr().err
     assert not (tmp_path / "pipeline.json").exists()
+
+
+def test_the_comparison_finds_each_kind_of_disagreement_in_frames_and_files(tmp_path):
+    """Hand-made answers: a count absent on one side is zero there, a rate absent on one side
+    disagrees, equal nulls and floats within 1e-12 relative agree, counts must be exact."""
+    month = dt.date(2025, 1, 1)
+    rows = ["dimension", "member", "month_start", "metric", "value"]
+    published = pl.DataFrame(
+        [
+            ("total", None, month, "headcount", 10.0),
+            ("org_level_1", "A", month, "leavers", 0.0),
+            ("org_level_1", "A", month, "turnover_rate", 12.5),
+            ("org_level_1", "B", month, "turnover_rate", 1.0),
+            ("org_level_1", "A", month, "average_fte", 1 / 3),
+            ("org_level_1", "A", month, "headcount", 4.0),
+        ],
+        schema=rows,
+        orient="row",
+    )
+    baseline = pl.DataFrame(
+        [
+            ("total", None, month, "headcount", 10.0),
+            ("org_level_1", "A", month, "turnover_rate", 12.5 * (1 + 1e-14)),
+            ("org_level_1", "A", month, "average_fte", 1 / 3 * (1 + 1e-9)),
+            ("org_level_1", "A", month, "headcount", 5.0),
+        ],
+        schema=rows,
+        orient="row",
+    )
+    differences = compare(published, baseline)
+    assert [(d["member"], d["metric"], d["expected"], d["actual"]) for d in differences] == [
+        ("A", "average_fte", 1 / 3, 1 / 3 * (1 + 1e-9)),
+        ("A", "headcount", 4.0, 5.0),
+        ("B", "turnover_rate", 1.0, None),
+    ]
+    published.write_parquet(tmp_path / "published.parquet")
+    assert compare(tmp_path / "published.parquet", baseline) == differences
+    assert compare(published, published, limit=1) == []
+    assert len(compare(published, baseline, limit=2)) == 2
