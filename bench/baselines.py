@@ -43,6 +43,14 @@ COMPARE_MEMORY_LIMIT = "3GB"
 SQL = Path(__file__).with_name("baseline_core_kpis.sql")
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project" / "dbt_project.yml"
 
+
+def quiet_duckdb(database: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection (read-only on a file) that draws no progress bar into the benchmark's log."""
+    con = duckdb.connect(str(database), read_only=True) if database else duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
 # The columns the core KPIs need, with the Dutch export header each may arrive under
 # (EXTRACTS.md). Types: text, date, number, flag.
 COLUMNS = {
@@ -172,7 +180,7 @@ def _duckdb_relation_sql(raw: RawFile, entity: str, con: duckdb.DuckDBPyConnecti
 
 
 def duckdb_baseline(landing: Path, memory_limit: str | None = None) -> pl.DataFrame:
-    with duckdb.connect() as con:
+    with quiet_duckdb() as con:
         return con.sql(_duckdb_baseline_sql(con, landing, memory_limit)).pl()
 
 
@@ -452,7 +460,7 @@ def _pandas_rolled_up(leaf: pd.DataFrame, org_units: pd.DataFrame) -> pl.DataFra
     answer = pl.DataFrame(  # noqa: F841 (read by name by DuckDB below)
         records, schema=["dimension", "member", "month_start", "metric", "value"], orient="row"
     )
-    with duckdb.connect() as con:
+    with quiet_duckdb() as con:
         return con.sql(_published_shape("select * from answer")).pl()
 
 
@@ -462,7 +470,7 @@ def _pandas_rolled_up(leaf: pd.DataFrame, org_units: pd.DataFrame) -> pl.DataFra
 def published_core_kpis(serving: Path, out: Path | None = None) -> pl.DataFrame | None:
     """What the pipeline published, as a frame, or written to `out` (Parquet) without holding it:
     tens of millions of rows at a million employees."""
-    with duckdb.connect(str(serving), read_only=True) as con:
+    with quiet_duckdb(serving) as con:
         metrics = ", ".join(f"'{m}'" for m in CORE_METRICS)
         query = _published_shape(
             "select dimension, member, period_start as month_start, metric, value "
@@ -487,7 +495,7 @@ def compare(
     one side is zero there (an org unit without leavers in a month has no leavers row); a rate
     absent on one side is a disagreement unless it is absent on both. Frames or Parquet files:
     DuckDB joins them, spilling rather than holding two answers of a million employees."""
-    with duckdb.connect() as con:
+    with quiet_duckdb() as con:
         con.execute(f"set memory_limit = '{COMPARE_MEMORY_LIMIT}'")
         for name, answer in (("expected", expected), ("actual", actual)):
             if isinstance(answer, Path):
@@ -543,7 +551,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     # Written by DuckDB as it answers: at a million employees a frame of the answer would
     # double the baseline's memory.
-    with duckdb.connect() as con:
+    with quiet_duckdb() as con:
         query = _duckdb_baseline_sql(con, args.landing, args.memory_limit)
         con.execute(f"copy ({query}) to '{args.out}' (format parquet)")
 

@@ -28,10 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-
 import bench.measure
-from bench.baselines import compare, published_core_kpis
+from bench.baselines import compare, published_core_kpis, quiet_duckdb
 from bench.measure import (
     Stage,
     as_dict,
@@ -174,7 +172,7 @@ def published(home: Path, work: Path) -> tuple[Path, int]:
     """The published core KPIs as a Parquet file, and how many values they are."""
     out = work / "published_core_kpis.parquet"
     published_core_kpis(home / "serving.duckdb", out)
-    with duckdb.connect() as con:
+    with quiet_duckdb() as con:
         return out, con.execute(f"select count(*) from read_parquet('{out}')").fetchall()[0][0]
 
 
