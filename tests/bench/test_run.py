@@ -126,6 +126,33 @@ def test_sizes_measured_in_separate_runs_make_one_page_each_size_naming_its_run(
     assert "| 1,000,000 | full night | 1000.0 | 4000.0 |" in text
 
 
+def test_growth_faster_than_linear_between_the_largest_sizes_is_not_hidden_by_the_fit():
+    """60, 400 and 6,000 s at 10k, 100k and 1M: the least-squares fit over the three sizes is
+    exactly 1 (log10 1.778, 2.602, 3.778), but from 100k to 1M the night grows by 15 for 10
+    (exponent log10 15 = 1.18), and within it the dbt build from 80 to 3,000 s (1.57)."""
+    sizes = [_measured_size(10_000, 60.0, 1000.0, "aaa"),
+             _measured_size(100_000, 400.0, 3000.0, "aaa"),
+             _measured_size(1_000_000, 6000.0, 9000.0, "aaa")]  # fmt: skip
+    largest = sizes[-1]["stages"][0]["extra"]["stages"]
+    for part in largest:
+        part["seconds"] = 3000.0 if part["stage"] == "dbt build" else 750.0
+    summary = bench.run.summarise(sizes)
+    assert summary["exponents"]["full night seconds"] == 1.0
+    step = summary["step_exponents"]["100,000 to 1,000,000"]
+    assert step["full night seconds"] == 1.18
+    assert step["full night: dbt build seconds"] == 1.57
+    assert summary["step_exponents"]["10,000 to 100,000"]["full night seconds"] == 0.82
+    linear = next(c for c in summary["targets"] if c["target"].startswith("time grows"))
+    assert not linear["met"]
+    assert linear["measured"] == "exponent 1.0 over all sizes; 1.18 from 100,000 to 1,000,000"
+    assert linear["why"].startswith(
+        "from 100,000 to 1,000,000 employees the dbt build grows fastest (exponent 1.57; "
+        "ingestion 0.97, "
+    )
+    page = bench.run.markdown(sizes, summary, 10, "peoplemart bench")
+    assert "From 100,000 to 1,000,000 employees alone:\n\n- full night seconds: 1.18\n" in page
+
+
 def test_combining_a_results_name_that_was_never_written_names_it_and_its_folder(
     tmp_path, monkeypatch, capsys
 ):
