@@ -1,15 +1,9 @@
 -- One row per manager and month: employees reporting directly to the manager on the month's
 -- last day (external workers are not reports), in the manager's own segment that day, and the
 -- span band for the distribution.
+-- The pieces are read once per use, not through one shared CTE: DuckDB materialises a CTE used
+-- twice: every column of 12 million month-end pieces at 100,000 employees, a third of its time.
 with
-
-coverage as (
-
-    select * from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'coverage'
-        and sub_to = month_end_date
-
-),
 
 reports as (
 
@@ -17,9 +11,23 @@ reports as (
         manager_employee_key,
         month_start_date,
         count(distinct employee_key) as direct_reports
-    from coverage
-    where manager_employee_key is not null
+    from {{ ref('int_workforce_pieces_split') }}
+    where piece_kind = 'coverage'
+        and sub_to = month_end_date
+        and manager_employee_key is not null
     group by manager_employee_key, month_start_date
+
+),
+
+managers as (
+
+    select
+        employee_key,
+        month_start_date,
+        segment_key
+    from {{ ref('int_workforce_pieces_split') }}
+    where piece_kind = 'coverage'
+        and sub_to = month_end_date
 
 ),
 
@@ -39,7 +47,7 @@ final as (
             else '21+'
         end as span_band
     from reports
-    left join coverage as managers
+    left join managers
         on reports.manager_employee_key = managers.employee_key
         and reports.month_start_date = managers.month_start_date
 
