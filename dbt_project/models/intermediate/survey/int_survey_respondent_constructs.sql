@@ -1,3 +1,6 @@
+{{ config(materialized="table") }}
+-- A table, not a view: two marts and the grain test each grouped the normalised answers again
+-- (20 million at 100,000 employees).
 -- One row per wave, respondent and construct: the mean normalised score of the items answered,
 -- or null when the respondent answered fewer than half of the construct's items (KPIS.md).
 with
