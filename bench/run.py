@@ -61,18 +61,27 @@ TARGETS = {
 }
 
 
-def dbt_seconds_by_area(home: Path) -> dict[str, float]:
-    """Model build seconds of the newest dbt build, per area (workforce, absence, finance, ...),
-    from dbt's run_results.json: which marts the time goes to."""
+def _newest_dbt_results(home: Path) -> tuple[dict, list[dict]] | None:
+    """The manifest and node results of the home's newest dbt build."""
     # Each run of a home builds in a target folder of its own (orchestration/defs/transform).
     runs = sorted(
         (home / "dbt" / "targets").glob("*/run_results.json"), key=lambda p: p.stat().st_mtime
     )
     if not runs:
-        return {}
+        return None
     manifest = json.loads((runs[-1].parent / "manifest.json").read_text())
+    return manifest, json.loads(runs[-1].read_text())["results"]
+
+
+def dbt_seconds_by_area(home: Path) -> dict[str, float]:
+    """Model build seconds of the newest dbt build, per area (workforce, absence, finance, ...),
+    from dbt's run_results.json: which marts the time goes to."""
+    newest = _newest_dbt_results(home)
+    if newest is None:
+        return {}
+    manifest, results = newest
     areas: dict[str, float] = {}
-    for result in json.loads(runs[-1].read_text())["results"]:
+    for result in results:
         node = manifest["nodes"].get(result["unique_id"])
         if not node or node["resource_type"] != "model":
             continue
@@ -80,6 +89,29 @@ def dbt_seconds_by_area(home: Path) -> dict[str, float]:
         area = "/".join(path[1:3]) if len(path) > 3 else path[1]
         areas[area] = round(areas.get(area, 0) + result["execution_time"], 1)
     return dict(sorted(areas.items(), key=lambda item: -item[1]))
+
+
+def dbt_slowest_nodes(home: Path, count: int = 5) -> dict:
+    """The newest dbt build's slowest models and what its tests took together: which models a
+    faster night has to make cheaper, and how much of the build is checking rather than
+    building. Node seconds add up to more than the build's when dbt runs two at a time."""
+    newest = _newest_dbt_results(home)
+    if newest is None:
+        return {}
+    manifest, results = newest
+    seconds = {"model": {}, "test": 0.0}
+    for result in results:
+        node = manifest["nodes"].get(result["unique_id"])
+        if node and node["resource_type"] == "model":
+            seconds["model"][node["name"]] = round(result["execution_time"], 1)
+        elif node and node["resource_type"] == "test":
+            seconds["test"] += result["execution_time"]
+    slowest = sorted(seconds["model"].items(), key=lambda item: -item[1])[:count]
+    return {
+        "slowest_models": dict(slowest),
+        "model_seconds": round(sum(seconds["model"].values()), 1),
+        "test_seconds": round(seconds["test"], 1),
+    }
 
 
 DBT_START_UP = "dbt start-up and parse (in the dbt build)"
@@ -121,6 +153,8 @@ def run_pipeline(
         "steps": [{k: s[k] for k in ("step", "seconds")} for s in report["steps"]],
         # A publication runs no dbt: the home's targets are an earlier night's.
         "dbt_model_seconds_by_area": dbt_seconds_by_area(home) if command != "publish" else {},
+        "dbt_nodes": dbt_slowest_nodes(home) if command != "publish" else {},
+        "dbt_threads": report.get("dbt_threads"),
         "dbt_start_up_seconds": dbt_start_up_seconds(home, report),
         "rows_loaded": sum(f["rows_loaded"] or 0 for f in report["files"]),
     }
@@ -386,6 +420,15 @@ def _dominant(result: dict) -> str:
     if top["stage"] == "dbt build" and areas:
         area, seconds = next(iter(areas.items()))
         where = f"; within it the dbt models in {area} ({seconds} s)"
+        nodes = _stage(result, "full night")["extra"].get("dbt_nodes")
+        if nodes:
+            slowest = ", ".join(f"{name} {s} s" for name, s in nodes["slowest_models"].items())
+            threads = _stage(result, "full night")["extra"].get("dbt_threads")
+            where += (
+                f"; slowest models {slowest}; models {nodes['model_seconds']} s and tests "
+                f"{nodes['test_seconds']} s of node time"
+                + (f" ({threads} dbt threads)" if threads else "")
+            )
     start_up = next(p["seconds"] for p in parts if p["stage"] == START_UP)
     dbt_start_up = _stage(result, "full night")["extra"].get("dbt_start_up_seconds") or 0
     fixed = (

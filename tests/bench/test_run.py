@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import sys
@@ -41,6 +42,40 @@ def test_the_dbt_steps_start_up_is_its_time_outside_dbts_own_execution(tmp_path)
     report = {"run_id": "run-1", "steps": [{"step": "warehouse_models", "seconds": 46.5}]}
     assert dbt_start_up_seconds(tmp_path, report) == 6.5
     assert dbt_start_up_seconds(tmp_path, {"run_id": "run-2", "steps": report["steps"]}) is None
+
+
+def test_the_slowest_dbt_models_and_the_tests_share_name_where_a_slow_build_goes(tmp_path):
+    """Three models (40, 25.5 and 3 s) and two tests (6 and 1.5 s) in the newest build; an
+    older build's slower model does not count. The missed target then names them."""
+    nodes = {"model.p.fct_big": ("model", "fct_big", 40.0),
+             "model.p.int_pieces": ("model", "int_pieces", 25.5),
+             "model.p.dim_small": ("model", "dim_small", 3.0),
+             "test.p.unique_big": ("test", "unique_big", 6.0),
+             "test.p.not_null_big": ("test", "not_null_big", 1.5)}  # fmt: skip
+    for folder, results in (("run-0", {"model.p.fct_big": 99.0}),
+                            ("run-1", {uid: node[2] for uid, node in nodes.items()})):  # fmt: skip
+        target = tmp_path / "dbt" / "targets" / folder
+        target.mkdir(parents=True)
+        (target / "manifest.json").write_text(json.dumps({"nodes": {
+            uid: {"resource_type": kind, "name": name, "original_file_path": f"models/x/{name}.sql"}
+            for uid, (kind, name, _) in nodes.items()}}))  # fmt: skip
+        timings = [{"unique_id": uid, "execution_time": t} for uid, t in results.items()]
+        (target / "run_results.json").write_text(json.dumps({"results": timings}))
+    older = tmp_path / "dbt" / "targets" / "run-0" / "run_results.json"
+    os.utime(older, (0, 0))
+    found = bench.run.dbt_slowest_nodes(tmp_path, count=2)
+    assert found == {"slowest_models": {"fct_big": 40.0, "int_pieces": 25.5},
+                     "model_seconds": 68.5, "test_seconds": 7.5}  # fmt: skip
+    parts = [{"stage": "dbt build", "seconds": 400.0, "peak_rss_mb": 3000.0},
+             {"stage": bench.run.START_UP, "seconds": 5.0, "peak_rss_mb": 300.0}]  # fmt: skip
+    full = {"name": "full night", "seconds": 405.0, "peak_rss_mb": 3000.0,
+            "extra": {"stages": parts, "dbt_model_seconds_by_area": {"x": 68.5},
+                      "dbt_nodes": found, "dbt_threads": "2"}}  # fmt: skip
+    why = targets([{"employees": 100_000, "stages": [full]}], {})[0]["why"]
+    assert (
+        "; slowest models fct_big 40.0 s, int_pieces 25.5 s; models 68.5 s and tests 7.5 s "
+        "of node time (2 dbt threads); fixed start-up" in why
+    )
 
 
 def test_a_subprocess_stage_is_measured_without_the_benchmarks_own_memory():
