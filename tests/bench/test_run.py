@@ -46,7 +46,8 @@ def test_the_dbt_steps_start_up_is_its_time_outside_dbts_own_execution(tmp_path)
 
 def test_the_slowest_dbt_models_and_the_tests_share_name_where_a_slow_build_goes(tmp_path):
     """Three models (40, 25.5 and 3 s) and two tests (6 and 1.5 s) in the newest build; an
-    older build's slower model does not count. The missed target then names them."""
+    older build's slower model does not count. The missed target then names them, and a night
+    that retried a step says so: its time includes the failed attempt."""
     nodes = {"model.p.fct_big": ("model", "fct_big", 40.0),
              "model.p.int_pieces": ("model", "int_pieces", 25.5),
              "model.p.dim_small": ("model", "dim_small", 3.0),
@@ -76,6 +77,14 @@ def test_the_slowest_dbt_models_and_the_tests_share_name_where_a_slow_build_goes
         "; slowest models fct_big 40.0 s, int_pieces 25.5 s; models 68.5 s and tests 7.5 s "
         "of node time (2 dbt threads); fixed start-up" in why
     )
+    assert "retried" not in why
+    error = "Out of Memory Error: " + "x" * 300
+    retried = {**full, "name": "incremental night", "seconds": 500.0,
+               "extra": {**full["extra"],
+                         "retries": [{"step": "warehouse_models", "error": error}]}}  # fmt: skip
+    slower = targets([{"employees": 100_000, "stages": [full, retried]}], {})[-1]
+    assert not slower["met"]
+    assert slower["why"].endswith("; warehouse_models was retried after: " + error[:200])
 
 
 def test_a_subprocess_stage_is_measured_without_the_benchmarks_own_memory():
