@@ -246,3 +246,15 @@ def test_the_comparison_finds_each_kind_of_disagreement_in_frames_and_files(tmp_
     assert compare(tmp_path / "published.parquet", baseline) == differences
     assert compare(published, published, limit=1) == []
     assert len(compare(published, baseline, limit=2)) == 2
+
+
+def test_the_two_nights_after_the_full_night_each_get_one_held_back_snapshot(tmp_path):
+    """The second night (the first load's retention backlog) gets the second-newest snapshot,
+    the incremental night the newest; the full night loads the oldest."""
+    landing, held = tmp_path / "landing", tmp_path / "held"
+    _, held_back = bench.run._generated(40, 1, landing, held)
+    snapshots = sorted(p.name for p in held.iterdir())
+    assert [p.name for p in held_back] == snapshots
+    assert len(snapshots) == bench.run.HELD_SNAPSHOTS
+    (loaded,) = [p.name for p in (landing / "hris").iterdir()]
+    assert loaded < snapshots[0] < snapshots[1]

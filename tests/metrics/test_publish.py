@@ -88,21 +88,38 @@ def test_a_failed_export_leaves_neither_the_staged_copy_nor_a_partial_export(tmp
 
 
 def test_retention_empties_a_person_from_old_exports_and_leaves_other_files_alone(tmp_path):
+    """p1 leaves: their own row goes, references to them are emptied (a row with no person of
+    its own included), their manager group's survey row goes; a unit that happens to share the
+    name stays. A file naming people but not p1 is not rewritten."""
     warehouse(tmp_path)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute(
-            "create table marts.fct_people as select * from (values "
-            "('p1', null), ('p2', 'p1'), ('p3', 'p2')) as t(employee_key, manager_employee_key)"
+            "create table marts.fct_people as select * from (values ('p1', null), "
+            "('p2', 'p1'), ('p3', 'p2'), (null, 'p1')) as t(employee_key, manager_employee_key)"
         )
+        con.execute(
+            "create table marts.rpt_groups as select * from (values ('manager', 'p1', 5), "
+            "('manager', 'p2', 6), ('org_unit', 'p1', 7)) as t(attribute, attribute_value, n)"
+        )
+        con.execute("create table marts.fct_others as select 'p9' as employee_key")
     publish(tmp_path, "run-a")
     exports = tmp_path / "exports" / "run-a"
-    untouched = (exports / "marts.fct_x.parquet").stat().st_mtime_ns
+    untouched = {name: (exports / name).stat().st_mtime_ns
+                 for name in ("marts.fct_x.parquet", "marts.fct_others.parquet")}  # fmt: skip
     removed = remove_people_from_old_copies(tmp_path, ["p1"])
-    assert removed == {"exports/run-a/marts.fct_people.parquet": 2}
-    assert (exports / "marts.fct_x.parquet").stat().st_mtime_ns == untouched
+    assert removed == {
+        "exports/run-a/marts.fct_people.parquet": 3,
+        "exports/run-a/marts.rpt_groups.parquet": 1,
+    }
+    assert {name: (exports / name).stat().st_mtime_ns for name in untouched} == untouched
     with duckdb.connect() as con:
-        rows = con.sql(
-            f"select employee_key, manager_employee_key "
-            f"from '{exports / 'marts.fct_people.parquet'}' order by 1"
+        people = con.sql(
+            f"select employee_key, manager_employee_key, run_id "
+            f"from '{exports / 'marts.fct_people.parquet'}' order by 1 nulls last"
         ).fetchall()
-    assert rows == [("p2", None), ("p3", "p2")]
+        groups = con.sql(
+            f"select attribute, attribute_value from '{exports / 'marts.rpt_groups.parquet'}' "
+            "order by 1"
+        ).fetchall()
+    assert people == [("p2", None, "run-a"), ("p3", "p2", "run-a"), (None, None, "run-a")]
+    assert groups == [("manager", "p2"), ("org_unit", "p1")]
