@@ -192,11 +192,20 @@ class Loader:
         pending = 0
         try:
             with ThreadPoolExecutor(max_workers=1) as reader:
-                upcoming = reader.submit(_read_files, deliveries[0]) if deliveries else None
+                # A file seen before is only hashed, never parsed: a night re-reads a landing
+                # of years of deliveries to find the one that is new (13 s at 100,000
+                # employees, when every file was parsed again).
+                upcoming = (
+                    reader.submit(_read_files, deliveries[0], frozenset(self._seen_files()))
+                    if deliveries
+                    else None
+                )
                 for index, delivery in enumerate(deliveries):
                     files = upcoming.result()
                     if index + 1 < len(deliveries):
-                        upcoming = reader.submit(_read_files, deliveries[index + 1])
+                        upcoming = reader.submit(
+                            _read_files, deliveries[index + 1], frozenset(self._seen_files())
+                        )
                     loaded = self.load_delivery(delivery, files)
                     results += loaded
                     pending += sum(r.rows_read for r in loaded)
@@ -297,7 +306,8 @@ class Loader:
                 where = f"{result.source}/{result.delivery_id}/{result.file_name}"
                 self._seen.setdefault(result.file_sha256, (result.status, where))
 
-    def _already_seen(self, result: FileResult, name: str) -> bool:
+    def _seen_files(self) -> dict[str, tuple[str, str]]:
+        """Checksum -> (status, where) of every file loaded or rejected before."""
         if self._seen is None:
             self._seen = {}
             for sha, status, where in self.con.execute(
@@ -305,9 +315,13 @@ class Loader:
                 "from ingest.file_ledger where status in ('loaded', 'rejected') order by load_seq"
             ).fetchall():
                 self._seen.setdefault(sha, (status, where))
-        if result.file_sha256 not in self._seen:
+        return self._seen
+
+    def _already_seen(self, result: FileResult, name: str) -> bool:
+        seen = self._seen_files()
+        if result.file_sha256 not in seen:
             return False
-        status, where = self._seen[result.file_sha256]
+        status, where = seen[result.file_sha256]
         if status == "rejected":
             raise FileRejected(f"{name}: same bytes as {where}, which was rejected before")
         result.status = "duplicate"
@@ -595,13 +609,19 @@ class _ReadFile:
         return self.frame
 
 
-def _read_files(delivery: Delivery) -> dict[Path, _ReadFile]:
-    """Hash and parse every file of a delivery; touches no database, so it can run ahead."""
+def _read_files(delivery: Delivery, seen: frozenset[str] = frozenset()) -> dict[Path, _ReadFile]:
+    """Hash every file of a delivery and parse those whose checksum is not in `seen` (files
+    loaded or rejected before are never parsed: the load only records them as seen). Touches
+    no database, so it can run ahead."""
     files = {}
     for path in delivery.files:
         entry = _ReadFile(sha256_of(path))
         spec = find_spec(delivery.source, path.stem)
-        if spec is not None and path.suffix.lower().lstrip(".") in FORMATS:
+        if (
+            spec is not None
+            and path.suffix.lower().lstrip(".") in FORMATS
+            and entry.sha256 not in seen
+        ):
             name = f"{delivery.source}/{delivery.delivery_id}/{path.name}"
             try:
                 entry.frame = read_extract(path, spec, display_name=name)

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import ingestion.load
 from ingestion.load import Loader, current_view
 from ingestion.privacy import Pseudonymiser
 from ingestion.registry import EXTRACTS
@@ -63,8 +64,21 @@ def test_every_generated_file_balances_and_matches_its_own_row_count(small_landi
     assert statuses == {"loaded", "duplicate"}
 
 
-def test_loading_the_same_deliveries_twice_or_renamed_changes_nothing(landing_copy, loader):
+def test_loading_the_same_deliveries_twice_or_renamed_changes_nothing(
+    landing_copy, loader, monkeypatch
+):
+    """...and a file seen before is not parsed again, only recognised by its bytes."""
+    parsed = []
+    read_extract = ingestion.load.read_extract
+
+    def counted(path, *args, **kwargs):
+        parsed.append(path)
+        return read_extract(path, *args, **kwargs)
+
+    monkeypatch.setattr(ingestion.load, "read_extract", counted)
     loader.load_landing(landing_copy)
+    assert parsed
+    parsed.clear()
     before = {s.raw_table: table_checksum(loader.con, s.raw_table) for s in EXTRACTS}
     counts = {
         s.raw_table: loader.con.sql(f"select count(*) from {s.raw_table}").fetchall()
@@ -72,6 +86,7 @@ def test_loading_the_same_deliveries_twice_or_renamed_changes_nothing(landing_co
     }
     second = loader.load_landing(landing_copy)
     assert {f.status for f in second.files} == {"duplicate"}
+    assert parsed == []
     delivery = newest(landing_copy, "hris")
     renamed = delivery.parent / "20991231T000000"
     shutil.copytree(delivery, renamed)
@@ -79,6 +94,7 @@ def test_loading_the_same_deliveries_twice_or_renamed_changes_nothing(landing_co
     (renamed / "employees.csv").rename(renamed / "EMPLOYEES.csv")
     third = loader.load_landing(landing_copy)
     assert {f.status for f in third.files} == {"duplicate"}
+    assert parsed == []
     assert {s.raw_table: table_checksum(loader.con, s.raw_table) for s in EXTRACTS} == before
     assert {
         s.raw_table: loader.con.sql(f"select count(*) from {s.raw_table}").fetchall()
