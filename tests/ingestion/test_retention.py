@@ -219,3 +219,29 @@ def test_a_person_removed_is_removed_again_when_a_delivery_brings_them_back(load
     # Only a digest of the pseudonym is kept to recognise them.
     assert con.sql("select count(*) from ingest.retention_removed").fetchall() == [(2,)]
     assert key("PAST") not in str(con.sql("select * from ingest.retention_removed").fetchall())
+
+
+def test_a_full_snapshot_sending_a_removed_persons_history_again_is_a_removal_again(
+    loaded, tmp_path
+):
+    """The next snapshot sends everyone's history again, PAST's contracts and termination
+    included (new bytes: a contract was added). PAST goes again, counted as removed again, with
+    no second digest; only INSIDE, removed for the first time, waits for the published copies."""
+    con, home = loaded, tmp_path / "home"
+    freeze_kpi_periods_before(con, dt.date(2022, 3, 1))
+    first = apply_retention(con, RetentionPolicy(), run_id="r1", home=home)
+    assert first.people_removed == 1 and first.people_removed_again == 0
+    (home / "retention" / "pending_keys.json").unlink()  # what r1's publication does
+    landing = tmp_path / "landing"
+    write_hris(
+        landing / "hris" / "20240201", "C4,ACTIVE,2024-01-01,,R,J1,K1,permanent,8,36,900,,true\n"
+    )
+    Loader(con, Pseudonymiser(TEST_KEY), run_id="r2").load_landing(landing)
+    assert key("PAST") in people_in(con, "raw_hris.contracts")
+    report = apply_retention(con, RetentionPolicy(), run_id="r2", home=home)
+    assert report.as_of == "2024-01-31"
+    assert report.people_removed == 1 and report.people_removed_again == 1
+    assert sorted(report.removed_keys) == sorted([key("PAST"), key("INSIDE")])
+    assert people_in(con, "raw_hris.contracts") == {key("ACTIVE")}
+    assert pending_keys(home) == [key("INSIDE")]
+    assert con.sql("select count(*) from ingest.retention_removed").fetchall() == [(2,)]
