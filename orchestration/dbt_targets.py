@@ -57,6 +57,20 @@ def failed_nodes(run_results: Path) -> tuple[list[str], list[str]]:
     return errored, [r["unique_id"] for r in results if r["status"] == "fail"]
 
 
+def error_cause(run_results: Path) -> str:
+    """What stopped the first node that errored, in the database's words ("Out of Memory
+    Error: ..."), without dbt's heading and advice: the line a retried night is reported by."""
+    if not run_results.exists():
+        return ""
+    for result in json.loads(run_results.read_text())["results"]:
+        if result["status"] == "error":
+            lines = [line.strip() for line in (result.get("message") or "").splitlines()]
+            # dbt heads the message with "Runtime Error in <node> (<file>)".
+            detail = [line for line in lines[1:] if line]
+            return detail[0] if detail else (lines[0] if lines else "")
+    return ""
+
+
 def run_of(target: Path) -> str:
     """The Dagster run a target folder's build attempt belongs to."""
     return target.name.rsplit("-", 1)[0]

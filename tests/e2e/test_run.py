@@ -484,6 +484,10 @@ def test_a_dbt_build_that_errors_is_retried_from_where_it_stopped(first_run):
     [report] = [r for r in reports(home) if r["run_id"] == run_of(first)]
     assert report["success"] and sum(f["rows_loaded"] for f in report["files"]) == 0
     assert {"warehouse_models"} <= {s["step"] for s in report["steps"]}
+    # The run report says why the step was retried, in the database's words.
+    [retry] = report["retries"]
+    assert retry["step"] == "warehouse_models"
+    assert f"{HELD_SOURCE} is held by the test in " in retry["error"], retry["error"]
 
 
 def reports(home: Path) -> list[dict]:

@@ -10,6 +10,7 @@ from orchestration.dbt_targets import (
     PARTIAL_PARSE,
     RUN_RESULTS,
     dbt_test_results,
+    error_cause,
     failed_nodes,
     keep_partial_parse,
     new_target_folder,
@@ -117,3 +118,19 @@ def test_an_error_is_told_from_a_finding(tmp_path):
         ["test.p.rule", "unit_test.p.case"],
     )
     assert failed_nodes(tmp_path / "killed" / RUN_RESULTS) == ([], [])
+
+
+def test_an_error_is_reported_by_what_stopped_it(tmp_path):
+    """The first errored node's cause, as DuckDB said it, without dbt's heading and advice."""
+    attempt = _attempt(tmp_path, "run-bbbbbbbb", {"model.p.a": "success", "test.p.grain": "error",
+                                                  "model.p.b": "error"}, 1e9)  # fmt: skip
+    results = json.loads((attempt / RUN_RESULTS).read_text())
+    results["results"][1]["message"] = (
+        "Runtime Error in test grain (models/x.yml)\n  Out of Memory Error: failed to allocate "
+        "data of size 128.0 MiB (2.5 GiB/2.6 GiB used)\n  \n  Possible solutions:\n  * Reducing"
+    )
+    (attempt / RUN_RESULTS).write_text(json.dumps(results))
+    assert error_cause(attempt / RUN_RESULTS) == (
+        "Out of Memory Error: failed to allocate data of size 128.0 MiB (2.5 GiB/2.6 GiB used)"
+    )
+    assert error_cause(tmp_path / "killed" / RUN_RESULTS) == ""

@@ -6,6 +6,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from orchestration.dbt_manifest import load_manifest
 from orchestration.dbt_targets import (
     RUN_RESULTS,
+    error_cause,
     failed_nodes,
     keep_partial_parse,
     new_target_folder,
@@ -51,9 +52,11 @@ def warehouse_models(
         keep_partial_parse(target, peoplemart.dbt_path)
     if not invocation.is_successful():
         errored, failed = failed_nodes(invocation.target_path / RUN_RESULTS)
+        cause = error_cause(invocation.target_path / RUN_RESULTS)
         raise dg.Failure(
             description=(
-                f"dbt build failed: {', '.join(errored)} did not complete"
+                f"dbt build failed: {cause + ' in ' if cause else ''}"
+                f"{', '.join(errored)} (did not complete)"
                 if errored
                 else f"dbt tests failed: {', '.join(failed)}"
             ),
