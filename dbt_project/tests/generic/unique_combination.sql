@@ -5,7 +5,10 @@
     that column, plus one for anything else: rows with the same key fall in the same part, so a
     duplicate is found exactly as by one group by, but only a sixteenth of the keys is held at a
     time. The segment calendar at a million employees is 900 million keys: grouped at once they
-    spilled over 25 GB and filled the disk; in parts, 0.4 GB (DECISIONS.md, 2026-12-01). -#}
+    spilled over 25 GB and filled the disk; in parts, 0.4 GB (DECISIONS.md, 2026-12-01). The
+    largest segment facts are checked in parts too: at 100,000 employees their grain tests took
+    11 s and 1.6 GB at once, 4-6 s and 0.5 GB in parts, and at once one of them ran out of memory
+    beside a model building on dbt's other thread (DECISIONS.md, 2026-12-02, session 20). -#}
 {% test unique_combination(model, combination, chunk_by=none, hash_first=none) %}
     {{ return(adapter.dispatch('test_unique_combination', 'peoplemart')(
         model, combination, chunk_by, hash_first)) }}
