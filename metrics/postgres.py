@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ingestion.duckdb_memory import bounded_connect, streaming_limit
-from metrics.published import published_tables
+from metrics.published import RemovedPeople, published_tables
 
 BI_SCHEMA = "bi"
 ACCESS_SCHEMA = "peoplemart_access"
@@ -269,9 +269,7 @@ def grant_manager(dsn: str, role: str, org_unit_ids: list[str], password: str | 
         conn.commit()
 
 
-def remove_people_from_old_versions(
-    dsn: str, keys: list[str], owner_key: str, reference_keys: tuple[str, ...]
-) -> dict[str, int]:
+def remove_people_from_old_versions(dsn: str, keys: list[str]) -> dict[str, int]:
     """AVG retention for the versions kept for rollback: rows of `keys` deleted (their own, and
     survey results grouped by them as manager), references to them emptied. The current version
     was loaded without them."""
@@ -285,24 +283,11 @@ def remove_people_from_old_versions(
             [VERSION_PREFIX + "%", current or ""],
         )
         for schema, table, columns in cur.fetchall():
-            name = f'{schema}."{table}"'
-            statements = []
-            if owner_key in columns:
-                statements.append(f"delete from {name} where {owner_key} = any(%s)")
-            if {"attribute", "attribute_value"} <= set(columns):
-                statements.append(
-                    f"delete from {name} where attribute = 'manager' and attribute_value = any(%s)"
-                )
-            statements += [
-                f"update {name} set {ref} = null where {ref} = any(%s)"
-                for ref in reference_keys
-                if ref in columns
-            ]
-            for statement in statements:
-                cur.execute(statement, [keys])
+            people = RemovedPeople.in_columns(set(columns), removed="= any(%(keys)s)")
+            for statement in people.statements(f'{schema}."{table}"'):
+                cur.execute(statement, {"keys": keys})
                 if cur.rowcount:
-                    removed[f"postgres:{schema}.{table}"] = (
-                        removed.get(f"postgres:{schema}.{table}", 0) + cur.rowcount
-                    )
+                    name = f"postgres:{schema}.{table}"
+                    removed[name] = removed.get(name, 0) + cur.rowcount
         conn.commit()
     return removed

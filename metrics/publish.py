@@ -20,7 +20,7 @@ import duckdb
 from ingestion.duckdb_memory import bounded_connect, streaming_limit
 from ingestion.retention import key_table
 from metrics import postgres
-from metrics.published import published_tables
+from metrics.published import REMOVED, RemovedPeople, published_tables
 
 SERVING = "serving.duckdb"
 PREVIOUS = "serving.previous.duckdb"
@@ -176,13 +176,6 @@ def _swap_in(home: Path, staged: Path) -> None:
     os.replace(staged, current)
 
 
-# Where a published table names a person: their own rows, and references from other rows.
-OWNER_KEY = "employee_key"
-REFERENCE_KEYS = ("manager_employee_key", "hired_employee_key")
-# Survey results per manager name the manager's pseudonym as the group.
-SURVEY_GROUP_COLUMNS = {"attribute", "attribute_value"}
-
-
 def remove_people_from_old_copies(
     home: Path, keys: list[str], postgres_dsn: str | None = None
 ) -> dict[str, int]:
@@ -191,9 +184,7 @@ def remove_people_from_old_copies(
     (references to them are emptied). The current publication was built without them."""
     removed: dict[str, int] = {}
     if postgres_dsn:
-        removed |= postgres.remove_people_from_old_versions(
-            postgres_dsn, keys, OWNER_KEY, REFERENCE_KEYS
-        )
+        removed |= postgres.remove_people_from_old_versions(postgres_dsn, keys)
     previous = home / PREVIOUS
     if previous.exists():
         with bounded_connect() as con:
@@ -201,7 +192,7 @@ def remove_people_from_old_copies(
             key_table(con, "retention_keys", keys)
             for schema, table in published_tables(con, "rollback_copy"):
                 name = f'rollback_copy.{schema}."{table}"'
-                changed = _remove_from(con, name, _columns(con, name))
+                changed = _remove_from(con, name)
                 if changed:
                     removed[f"{PREVIOUS}:{schema}.{table}"] = changed
             con.execute("checkpoint rollback_copy")
@@ -223,27 +214,21 @@ def _rewrite_without(con: duckdb.DuckDBPyConnection, export: Path, keys: list[st
     which nobody removed appears is not rewritten. A rewrite streams from file to file: read
     into a table first, the workforce facts (13 million rows) took half a minute a night."""
     source = f"read_parquet('{export}')"
-    columns = _columns(con, source)
-    if not _names_people(columns):
+    people = RemovedPeople.in_columns(_columns(con, source))
+    if not people.named:
         return 0
     key_table(con, "retention_keys", keys)
-    removed = "in (select key from retention_keys)"
-    owned = [f"{OWNER_KEY} {removed}"] if OWNER_KEY in columns else []
-    if columns >= SURVEY_GROUP_COLUMNS:
-        owned.append(f"(attribute = 'manager' and attribute_value {removed})")
-    # coalesce: a row without a person (a null key) is no removed person's row.
-    dropped = f"coalesce({' or '.join(owned)}, false)" if owned else "false"
-    references = [r for r in REFERENCE_KEYS if r in columns]
+    dropped = people.owned or "false"
     counted = [f"count(*) filter (where {dropped})"] + [
-        f"count(*) filter (where not {dropped} and {r} {removed})" for r in references
+        f"count(*) filter (where not {dropped} and {r} {REMOVED})" for r in people.references
     ]
     changed = sum(con.sql(f"select {', '.join(counted)} from {source}").fetchall()[0])
     if not changed:
         return 0
     emptied = ", ".join(
-        f"case when {r} {removed} then null else {r} end as {r}" for r in references
+        f"case when {r} {REMOVED} then null else {r} end as {r}" for r in people.references
     )
-    kept = f"select * {f'replace ({emptied})' if references else ''} from {source}"
+    kept = f"select * {f'replace ({emptied})' if people.references else ''} from {source}"
     staged = export.with_suffix(".parquet.next")
     con.execute(f"copy ({kept} where not {dropped}) to '{staged}' ({PARQUET_OPTIONS})")
     os.replace(staged, export)
@@ -254,26 +239,8 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {row[0] for row in con.sql(f"select * from {table} limit 0").description}
 
 
-def _names_people(columns: set[str]) -> bool:
-    """Whether a table with these columns can hold a person's rows or references to them."""
-    return bool(columns & {OWNER_KEY, *REFERENCE_KEYS}) or columns >= SURVEY_GROUP_COLUMNS
-
-
-def _remove_from(con: duckdb.DuckDBPyConnection, table: str, columns: set[str]) -> int:
-    changed = 0
-    if OWNER_KEY in columns:
-        changed += con.execute(
-            f"delete from {table} where {OWNER_KEY} in (select key from retention_keys)"
-        ).fetchall()[0][0]
-    if columns >= SURVEY_GROUP_COLUMNS:
-        changed += con.execute(
-            f"delete from {table} where attribute = 'manager' "
-            "and attribute_value in (select key from retention_keys)"
-        ).fetchall()[0][0]
-    for reference in REFERENCE_KEYS:
-        if reference in columns:
-            changed += con.execute(
-                f"update {table} set {reference} = null "
-                f"where {reference} in (select key from retention_keys)"
-            ).fetchall()[0][0]
-    return changed
+def _remove_from(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Delete the rows of the people in `retention_keys` from a table and empty references to
+    them; how many rows changed."""
+    statements = RemovedPeople.in_columns(_columns(con, table)).statements(table)
+    return sum(con.execute(statement).fetchall()[0][0] for statement in statements)
