@@ -25,6 +25,7 @@ from metrics.kpi_tables import (
     _rolls_up,
     _shared_month_cells,
     metric_groups,
+    month_cell_companions,
 )
 from metrics.semantics import Semantics
 
@@ -331,3 +332,61 @@ def test_groups_of_two_models_are_joined_from_each_models_shared_month_cells():
     # Each model's cells are dropped once the last group summing them has its own.
     left = "select count(*) from duckdb_tables() where table_name like 'kpi_model_cells%'"
     assert con.sql(left).fetchall() == [(0,)]
+
+
+def _model_table(con: duckdb.DuckDBPyConnection, model: dict, rows: list[dict]) -> None:
+    """The table a semantic model reads, with every column the model names (text, numbers
+    and dates as `rows` give them, null where they do not)."""
+    columns = [c.get("expr") or c["name"]
+               for c in (*model["entities"], *model["dimensions"], *model["measures"])]  # fmt: skip
+    types = {c: "double" if c.endswith(("_days", "_end", "_at_month_end")) else "varchar"
+             for c in columns}  # fmt: skip
+    types |= {c: "date" for c in columns if c.endswith("date")}
+    relation = model["node_relation"]["relation_name"]
+    con.execute(f"create table {relation} ({', '.join(f'{c} {t}' for c, t in types.items())})")
+    for row in rows:
+        names = ", ".join(row)
+        con.execute(f"insert into {relation} ({names}) values ({', '.join('?' * len(row))})",
+                    list(row.values()))  # fmt: skip
+
+
+def test_a_month_end_figure_in_month_cells_is_asked_as_its_months_sum():
+    """At month grain a month-end headcount is the sum of its month's rows: asked so, MetricFlow
+    reads the workforce facts once instead of three times (the sums, the month-end sums and each
+    month's last month, joined). Same cells, rows and values, whatever the split."""
+    manifest = json.loads(MANIFEST.read_text())
+    measures, metrics = month_cell_companions(Semantics(duckdb.connect(), manifest), manifest)
+    assert {"headcount__in_month_cells", "fte__in_month_cells"} <= {m["name"] for m in metrics}
+    assert all(measure["non_additive_dimension"] is None for _, measure in measures)
+    models = {model["name"]: model for model in manifest["semantic_models"]}
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as warehouse")
+    con.execute("create schema warehouse.marts")
+    jan, feb = dt.date(2024, 1, 1), dt.date(2024, 2, 1)
+    _model_table(con, models["segments"], [
+        {"segment_key": "s1", "org_level_4_id": "A"}, {"segment_key": "s2", "org_level_4_id": "A"},
+        {"segment_key": "s3", "org_level_4_id": None},
+    ])  # fmt: skip
+    _model_table(con, models["workforce_monthly"], [
+        {"segment_key": key, "month_start_date": month, "headcount_at_month_end": headcount,
+         "fte_at_month_end": fte, "employed_days": days}
+        for key, month, headcount, fte, days in [
+            ("s1", jan, 1, 0.8, 31), ("s2", jan, 1, 1.0, 31), ("s1", feb, 0, 0.0, 10),
+            ("s3", feb, 1, 0.5, 29), ("s3", jan, None, None, None),
+        ]
+    ])  # fmt: skip
+    generator = MetricSql(PROJECT_ROOT / "dbt_project", metrics, measures)
+    by_unit = ["metric_time__month", "segment__org_level_4"]
+    month_end = generator.sql(["headcount", "fte", "employed_days"], by_unit)
+    summed = generator.sql(["headcount__in_month_cells", "fte__in_month_cells", "employed_days"],
+                           by_unit)  # fmt: skip
+    assert month_end.count("MAX(") > summed.count("MAX(")
+    in_order = "order by all nulls last"
+    # DuckDB truncates a date to a timestamp, in MetricFlow's SQL as here.
+    january, february = dt.datetime(2024, 1, 1), dt.datetime(2024, 2, 1)
+    expected = [
+        (january, "A", 2, 1.8, 62.0), (january, None, None, None, None),
+        (february, "A", 0, 0.0, 10.0), (february, None, 1, 0.5, 29.0),
+    ]  # fmt: skip
+    assert con.sql(f"select * from ({month_end}) {in_order}").fetchall() == expected
+    assert con.sql(f"select * from ({summed}) {in_order}").fetchall() == expected
