@@ -115,7 +115,7 @@ def _wait_until_gone(group: int, timeout: float = 60) -> None:
         alive = []
         for member in psutil.process_iter(["status"]):
             try:
-                if os.getpgid(member.pid) == group and member.status() != psutil.STATUS_ZOMBIE:
+                if os.getpgid(member.pid) == group and _still_exiting(member):
                     alive.append(member.pid)
             except (ProcessLookupError, psutil.Error):
                 continue
@@ -123,6 +123,18 @@ def _wait_until_gone(group: int, timeout: float = 60) -> None:
             return
         assert time.monotonic() < deadline, f"killed processes {alive} still running"
         time.sleep(0.1)
+
+
+def _still_exiting(member: psutil.Process) -> bool:
+    """A killed process's main thread turns zombie while its other threads may still be exiting,
+    holding its open files (the warehouse's lock) until the last of them has: gone only when the
+    zombie is all that is left of it."""
+    if member.status() != psutil.STATUS_ZOMBIE:
+        return True
+    try:
+        return len(os.listdir(f"/proc/{member.pid}/task")) > 1
+    except FileNotFoundError:
+        return False
 
 
 def table_checksums(database: Path, schemas: tuple[str, ...]) -> dict[str, tuple]:
