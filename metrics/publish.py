@@ -20,7 +20,7 @@ import duckdb
 from ingestion.duckdb_memory import bounded_connect, streaming_limit
 from ingestion.retention import key_table
 from metrics import postgres
-from metrics.published import REMOVED, RemovedPeople, published_tables
+from metrics.published import RemovedPeople, published_tables
 
 SERVING = "serving.duckdb"
 PREVIOUS = "serving.previous.duckdb"
@@ -220,13 +220,13 @@ def _rewrite_without(con: duckdb.DuckDBPyConnection, export: Path, keys: list[st
     key_table(con, "retention_keys", keys)
     dropped = people.owned or "false"
     counted = [f"count(*) filter (where {dropped})"] + [
-        f"count(*) filter (where not {dropped} and {r} {REMOVED})" for r in people.references
+        f"count(*) filter (where not {dropped} and {r} {people.removed})" for r in people.references
     ]
     changed = sum(con.sql(f"select {', '.join(counted)} from {source}").fetchall()[0])
     if not changed:
         return 0
     emptied = ", ".join(
-        f"case when {r} {REMOVED} then null else {r} end as {r}" for r in people.references
+        f"case when {r} {people.removed} then null else {r} end as {r}" for r in people.references
     )
     kept = f"select * {f'replace ({emptied})' if people.references else ''} from {source}"
     staged = export.with_suffix(".parquet.next")

@@ -115,7 +115,7 @@ def _wait_until_gone(group: int, timeout: float = 60) -> None:
         alive = []
         for member in psutil.process_iter(["status"]):
             try:
-                if os.getpgid(member.pid) == group and _still_exiting(member):
+                if os.getpgid(member.pid) == group and _not_yet_gone(member):
                     alive.append(member.pid)
             except (ProcessLookupError, psutil.Error):
                 continue
@@ -125,7 +125,7 @@ def _wait_until_gone(group: int, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def _still_exiting(member: psutil.Process) -> bool:
+def _not_yet_gone(member: psutil.Process) -> bool:
     """A killed process's main thread turns zombie while its other threads may still be exiting,
     holding its open files (the warehouse's lock) until the last of them has: gone only when the
     zombie is all that is left of it."""
