@@ -13,7 +13,6 @@ published (a row changed after dbt ran is caught too).
 import datetime as dt
 import json
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,15 +79,6 @@ def _gx():
     import great_expectations.expectations as gxe
 
     return gx, gxe
-
-
-def import_great_expectations_meanwhile() -> None:
-    """Import Great Expectations on a daemon thread while something else works. Its import takes
-    4-5 s of one core, which the gate otherwise spends at the end of every night; during the dbt
-    build (a subprocess) that core is free. The gate's own import then finds it loaded, or waits
-    for this one to finish: Python's import lock; an import that failed here fails there too,
-    with its error."""
-    threading.Thread(target=_gx, name="import-great-expectations", daemon=True).start()
 
 
 # --- rules declared in dbt ------------------------------------------------------------------

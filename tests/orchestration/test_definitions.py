@@ -49,15 +49,6 @@ def test_build_job_ingests_and_builds_but_publishes_nothing(defs):
     assert publishing <= everything
 
 
-def test_the_dbt_build_knows_which_jobs_end_in_the_quality_gate(defs):
-    """The build imports Great Expectations meanwhile only where the gate follows: a renamed
-    gate would silently bring its import back to the end of every night."""
-    from orchestration.defs.transform.assets import QUALITY_GATE
-
-    assert defs.resolve_job_def("nightly").has_node_named(QUALITY_GATE)
-    assert not defs.resolve_job_def("build").has_node_named(QUALITY_GATE)
-
-
 def test_nightly_schedule_runs_at_two_in_amsterdam(defs):
     schedule = defs.resolve_schedule_def("nightly_schedule")
     assert schedule.cron_schedule == "0 2 * * *"

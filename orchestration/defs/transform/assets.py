@@ -13,10 +13,6 @@ from orchestration.dbt_targets import (
     resume_arguments,
 )
 from orchestration.defs.resources import DBT_PROJECT_DIR, PeoplemartHome
-from quality.suites import import_great_expectations_meanwhile
-
-# The op of the quality gate's asset checks (orchestration/defs/quality/checks.py).
-QUALITY_GATE = "quality_gate"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -34,8 +30,6 @@ def warehouse_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, peoplemart: PeoplemartHome
 ):
     """dbt build: models and their tests, in dependency order."""
-    if context.job_def.has_node_named(QUALITY_GATE):
-        import_great_expectations_meanwhile()
     target = new_target_folder(peoplemart.dbt_path, context.run_id)
     # A subset (launched from the UI) selects its tests indirectly, which resuming turns off.
     resume = (
