@@ -1,6 +1,8 @@
-{{ config(materialized="table") }}
--- A table, not a view: several marts and tests read it, and a view would be computed again for
--- each of them.
+{{ config(materialized="view") }}
+-- A view: one model (int_survey_respondent_constructs) and its grain test read it, and a scan of
+-- the answers joined to the items costs each of them less than reading a written copy would
+-- (100,000 employees: table 7.1 s + its reads 6.9 s, view read 7.7 s; 200 million rows at a
+-- million employees are not written at all).
 -- Every answered item score on a 0-100 scale: (score - scale_min) / (scale_max - scale_min) x 100,
 -- reverse-scored items flipped (KPIS.md, Engagement). The eNPS item keeps its raw 0-10 score too.
 with
