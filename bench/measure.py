@@ -21,21 +21,53 @@ class Stage:
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
     extra: dict = field(default_factory=dict)
-    # (wall-clock time, tree RSS bytes) samples, to attribute memory to parts of the stage.
-    timeline: list[tuple[float, int]] = field(default_factory=list, repr=False)
+    # CPU-seconds of the tree over the stage's seconds: 2.0 keeps both of the build machine's
+    # cores busy; a step well under it leaves one idle, which a faster step would use.
+    cores_busy: float = 0.0
+    # (wall-clock time, tree RSS bytes, tree CPU-seconds so far) samples, to attribute memory and
+    # CPU to parts of the stage.
+    timeline: list[tuple[float, int, float]] = field(default_factory=list, repr=False)
 
     def peak_between(self, start: float, end: float) -> float:
-        inside = [rss for at, rss in self.timeline if start <= at <= end]
+        inside = [rss for at, rss, _ in self.timeline if start <= at <= end]
         return round(max(inside, default=0) / 2**20, 1)
 
+    def cpu_between(self, start: float, end: float) -> tuple[float, float] | None:
+        """CPU-seconds of the tree and wall-clock seconds between the first and the last sample
+        inside `start` to `end`; None when fewer than two samples fall inside (a step shorter
+        than the sampling period)."""
+        inside = [(at, cpu) for at, _, cpu in self.timeline if start <= at <= end]
+        if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+            return None
+        (first_at, first_cpu), (last_at, last_cpu) = inside[0], inside[-1]
+        return last_cpu - first_cpu, last_at - first_at
 
-def _tree_rss(process: psutil.Process, itself: bool = True) -> int:
-    total = 0
-    members = process.children(recursive=True)
-    for member in [process, *members] if itself else members:
-        with suppress(psutil.Error):  # a child may exit between listing and sampling
-            total += member.memory_info().rss
-    return total
+
+def cores(spans: list[tuple[float, float] | None]) -> float | None:
+    """Cores kept busy over the sampled spans together: their CPU-seconds over their seconds."""
+    measured_spans = [span for span in spans if span is not None]
+    seconds = sum(wall for _, wall in measured_spans)
+    return round(sum(cpu for cpu, _ in measured_spans) / seconds, 2) if seconds else None
+
+
+class _TreeSampler:
+    """RSS and CPU-seconds of a process and its descendants. A child that has exited still
+    counts its CPU-seconds (its last sample): the dbt subprocess ends inside its step."""
+
+    def __init__(self, process: psutil.Process, itself: bool):
+        self.process, self.itself = process, itself
+        self.cpu_seen: dict[tuple[int, float], float] = {}
+
+    def sample(self) -> tuple[int, float]:
+        rss = 0
+        members = self.process.children(recursive=True)
+        for member in [self.process, *members] if self.itself else members:
+            # A child may exit between listing and sampling.
+            with suppress(psutil.Error), member.oneshot():
+                rss += member.memory_info().rss
+                times = member.cpu_times()
+                self.cpu_seen[(member.pid, member.create_time())] = times.user + times.system
+        return rss, sum(self.cpu_seen.values())
 
 
 @contextmanager
@@ -45,16 +77,16 @@ def measured(name: str, children_only: bool = False):
     is measured without the benchmark's own process, which holds the generator's and the
     comparisons' leftovers (about 0.4 GB after generating 100,000 employees)."""
     stage = Stage(name)
-    me = psutil.Process(os.getpid())
-    itself = not children_only
-    peak = [_tree_rss(me, itself)]
+    tree = _TreeSampler(psutil.Process(os.getpid()), itself=not children_only)
+    rss, cpu_before = tree.sample()
+    peak = [rss]
     done = threading.Event()
 
     def sample():
         while not done.wait(0.05):
-            rss = _tree_rss(me, itself)
+            rss, cpu = tree.sample()
             peak[0] = max(peak[0], rss)
-            stage.timeline.append((time.time(), rss))
+            stage.timeline.append((time.time(), rss, cpu))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -65,7 +97,9 @@ def measured(name: str, children_only: bool = False):
         stage.seconds = round(time.perf_counter() - started, 3)
         done.set()
         sampler.join()
-        stage.peak_rss_mb = round(max(peak[0], _tree_rss(me, itself)) / 2**20, 1)
+        rss, cpu_after = tree.sample()
+        stage.peak_rss_mb = round(max(peak[0], rss) / 2**20, 1)
+        stage.cores_busy = round((cpu_after - cpu_before) / max(stage.seconds, 1e-3), 2)
 
 
 def machine_facts() -> dict:

@@ -36,6 +36,7 @@ from bench.baselines import compare, published_core_kpis, quiet_duckdb
 from bench.measure import (
     Stage,
     as_dict,
+    cores,
     machine_facts,
     measured,
     read_results,
@@ -156,7 +157,14 @@ def run_pipeline(
         # Sized by the night itself (orchestration/sizing.py), as a user's night would be.
         "duckdb_memory_limit": report["duckdb_memory_limit"],
         "stages": pipeline_stages(stage, report, started),
-        "steps": [{k: s[k] for k in ("step", "seconds")} for s in report["steps"]],
+        "steps": [
+            {
+                "step": s["step"],
+                "seconds": s["seconds"],
+                "cores_busy": cores([stage.cpu_between(s["started_at"], s["finished_at"])]),
+            }
+            for s in report["steps"]
+        ],
         # A publication runs no dbt: the home's targets are an earlier night's.
         "dbt_model_seconds_by_area": dbt_seconds_by_area(home) if command != "publish" else {},
         "dbt_nodes": dbt_slowest_nodes(home) if command != "publish" else {},
@@ -188,6 +196,9 @@ def pipeline_stages(stage: Stage, report: dict, started: float) -> list[dict]:
                 "peak_rss_mb": max(
                     stage.peak_between(s["started_at"], s["finished_at"]) for s in ran
                 ),
+                "cores_busy": cores(
+                    [stage.cpu_between(s["started_at"], s["finished_at"]) for s in ran]
+                ),
             }
         )
     first_step = min((s["started_at"] for s in report["steps"]), default=started)
@@ -196,6 +207,7 @@ def pipeline_stages(stage: Stage, report: dict, started: float) -> list[dict]:
             "stage": START_UP,
             "seconds": round(stage.seconds - sum(s["seconds"] for s in report["steps"]), 2),
             "peak_rss_mb": stage.peak_between(started, first_step),
+            "cores_busy": cores([stage.cpu_between(started, first_step)]),
         }
     )
     return stages
@@ -280,7 +292,7 @@ def stages_markdown(title: str, results: list[dict], years: int, command: str, w
         for stage in result["stages"]:
             lines += _stage_rows(size, stage, areas=8)
         if "warehouse_mb" in result:
-            lines.append(f"| {size} | warehouse.duckdb size (MB) | | {result['warehouse_mb']} |")
+            lines.append(f"| {size} | warehouse.duckdb size (MB) | | {result['warehouse_mb']} | |")
     peak = {r["employees"]: r["stages"][-1]["peak_rss_mb"] for r in results}
     if 1_000_000 in peak:
         met = peak[1_000_000] < TARGETS["peak_mb_at_1m"]
@@ -294,7 +306,7 @@ def warehouse_markdown(results: list[dict], years: int, command: str) -> str:
         "Generation (not when `--landing` reuses a landing), then `peoplemart build` (ingestion, "
         "the dbt build with its tests; nothing published) on everything but the two newest HR "
         "snapshots. Peak RSS is the whole process tree of the night (the benchmark's own process "
-        "not counted), in MiB."
+        "not counted), in MiB; cores busy is its CPU-seconds over the seconds."
     )
     return stages_markdown(
         "Warehouse build benchmark", results, years, command, what, "warehouse build"
@@ -306,7 +318,8 @@ def publication_markdown(results: list[dict], years: int, command: str) -> str:
         "`peoplemart publish` on a warehouse a full night built (`--until warehouse`, kept with "
         "`PEOPLEMART_BENCH_KEEP=1`): KPI tables, survey results, quality gate, the copy into "
         "serving.duckdb and its Parquet export, the dashboard. Peak RSS is the whole process "
-        "tree (the benchmark's own process not counted), in MiB."
+        "tree (the benchmark's own process not counted), in MiB; cores busy is its CPU-seconds "
+        "over the seconds."
     )
     return stages_markdown("Publication benchmark", results, years, command, what, "publication")
 
@@ -457,9 +470,31 @@ def _dominant(result: dict) -> str:
         f"report {start_up} s; dbt start-up and parse {dbt_start_up} s)"
     )
     retried = _retried(_stage(result, "full night"))
+    idle = _idle_core(_stage(result, "full night"))
     return (
-        f"{top['stage']} dominates: {top['seconds']} s of {round(total)} s{where}{fixed}{retried}"
+        f"{top['stage']} dominates: {top['seconds']} s of {round(total)} s{where}{fixed}{idle}"
+        f"{retried}"
     )
+
+
+# A step of at least this many seconds keeping fewer cores busy than this is named as leaving one
+# of the build machine's two idle: work that could overlap it, or a step to parallelise.
+IDLE_CORE_STEP_SECONDS = 5.0
+IDLE_CORE_BELOW = 1.5
+
+
+def _idle_core(night: dict) -> str:
+    idle = [
+        step
+        for step in night.get("extra", {}).get("steps", [])
+        if step.get("cores_busy") is not None
+        and step["seconds"] >= IDLE_CORE_STEP_SECONDS
+        and step["cores_busy"] < IDLE_CORE_BELOW
+    ]
+    if not idle:
+        return ""
+    named = ", ".join(f"{s['step']} {s['seconds']} s at {s['cores_busy']} cores" for s in idle)
+    return f"; steps leaving a core idle: {named}"
 
 
 def _check(target: str, measured: str, met: bool, why: str) -> dict:
@@ -567,8 +602,8 @@ def _stage_table(title: str, command: str, years: int, what: str) -> list[str]:
         "",
         f"Machine: {machine_facts()}",
         "",
-        "| employees | stage | seconds | peak RSS MB |",
-        "|---:|---|---:|---:|",
+        "| employees | stage | seconds | peak RSS MB | cores busy |",
+        "|---:|---|---:|---:|---:|",
     ]
 
 
@@ -577,33 +612,61 @@ def _stage_rows(size: str, stage: dict, areas: int) -> list[str]:
     extra = stage.get("extra") or {}
     limit = extra.get("duckdb_memory_limit")
     name = f"{stage['name']} (DuckDB limit {limit})" if limit else stage["name"]
-    rows = [f"| {size} | {name} | {stage['seconds']} | {stage['peak_rss_mb']} |"]
+    rows = [f"| {size} | {name} | {stage['seconds']} | {stage['peak_rss_mb']} | {_cores(stage)} |"]
     for part in extra.get("stages", []):
         rows.append(
-            f"| {size} | &nbsp;&nbsp;{part['stage']} | {part['seconds']} | {part['peak_rss_mb']} |"
+            f"| {size} | &nbsp;&nbsp;{part['stage']} | {part['seconds']} | {part['peak_rss_mb']} "
+            f"| {_cores(part)} |"
         )
         if part["stage"] == "dbt build" and extra.get("dbt_start_up_seconds") is not None:
             rows.append(f"| {size} | &nbsp;&nbsp;&nbsp;&nbsp;{DBT_START_UP} | "
-                        f"{extra['dbt_start_up_seconds']} | |")  # fmt: skip
+                        f"{extra['dbt_start_up_seconds']} | | |")  # fmt: skip
     for area, seconds in list(extra.get("dbt_model_seconds_by_area", {}).items())[:areas]:
-        rows.append(f"| {size} | &nbsp;&nbsp;&nbsp;&nbsp;dbt models in {area} | {seconds} | |")
+        rows.append(f"| {size} | &nbsp;&nbsp;&nbsp;&nbsp;dbt models in {area} | {seconds} | | |")
     return rows
+
+
+def _steps_table(results: list[dict]) -> list[str]:
+    """The full night's Dagster steps, each with the cores it kept busy: where a core sat idle."""
+    measured_sizes = [
+        r for r in results
+        if any(s.get("cores_busy") is not None
+               for s in (_stage(r, "full night") or {}).get("extra", {}).get("steps", []))
+    ]  # fmt: skip
+    if not measured_sizes:
+        return []
+    lines = ["", "## Steps of the full night", "",
+             "| employees | step | seconds | cores busy |", "|---:|---|---:|---:|"]  # fmt: skip
+    for result in measured_sizes:
+        for step in _stage(result, "full night")["extra"]["steps"]:
+            lines.append(f"| {result['employees']:,} | {step['step']} | {step['seconds']} | "
+                         f"{_cores(step)} |")  # fmt: skip
+    return lines
+
+
+def _cores(stage: dict) -> str:
+    """Blank where a stage was measured before the benchmark sampled CPU (an older results file
+    combined into the page) or was too short to sample."""
+    busy = stage.get("cores_busy")
+    return "" if busy is None else str(busy)
 
 
 def markdown(results: list[dict], summary: dict, years: int, command: str) -> str:
     what = (
         "Peak RSS is the whole process tree of each night or baseline (the benchmark's own "
-        "process not counted), in MiB. A full night loads everything but the two newest HR "
-        "snapshots. The second night loads the next snapshot, and retention removes the people "
-        "the first load kept for one more run (past their window, but counted in periods not "
-        "yet frozen): a night that happens once. The incremental night then loads the newest "
-        "snapshot on top of the warehouse, as every later night does."
+        "process not counted), in MiB; cores busy is that tree's CPU-seconds over the "
+        "seconds (2.0: both of a two-core machine's cores). A full night loads everything but "
+        "the two newest HR snapshots. The second night loads the next snapshot, and retention "
+        "removes the people the first load kept for one more run (past their window, but "
+        "counted in periods not yet frozen): a night that happens once. The incremental night "
+        "then loads the newest snapshot on top of the warehouse, as every later night does."
     )
     lines = _stage_table("Pipeline benchmark", command, years, what)
     for result in results:
         size = f"{result['employees']:,}"
         for stage in result["stages"]:
             lines += _stage_rows(size, stage, areas=6 if stage["name"] == "full night" else 0)
+    lines += _steps_table(results)
     runs = [r for r in results if r.get("run")]
     if runs:
         lines += ["", "## Runs", ""]

@@ -100,6 +100,62 @@ def test_a_subprocess_stage_is_measured_without_the_benchmarks_own_memory():
     assert whole.peak_rss_mb >= alone.peak_rss_mb + len(held) / 2**20 - 50
 
 
+def test_cores_busy_counts_a_child_that_has_exited_and_not_one_that_slept():
+    """A child spinning for 1.5 s, then one sleeping as long: the first stage's CPU-seconds are
+    the child's own (it says how many on exit; it had exited before the last sample), whatever
+    else the machine runs meanwhile; the second stage kept no core busy."""
+    spin = [
+        sys.executable,
+        "-c",
+        "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass\n"
+        "print(time.process_time())",
+    ]
+    sleep = [sys.executable, "-c", "import time; time.sleep(1.5)"]
+    with measured("spinning", children_only=True) as spinning:
+        child_cpu = float(subprocess.run(spin, check=True, capture_output=True).stdout)
+    with measured("sleeping", children_only=True) as sleeping:
+        subprocess.run(sleep, check=True)
+    assert child_cpu > 0.5
+    assert spinning.cores_busy * spinning.seconds == pytest.approx(child_cpu, abs=0.15)
+    sampled_cpu, _ = spinning.cpu_between(spinning.timeline[0][0], spinning.timeline[-1][0])
+    assert child_cpu - 0.2 <= sampled_cpu <= child_cpu + 0.01
+    assert spinning.cpu_between(spinning.timeline[0][0], spinning.timeline[0][0]) is None
+    assert sleeping.cores_busy <= 0.1
+
+
+def test_a_long_step_that_leaves_a_core_idle_is_named_where_the_night_goes():
+    """Of three steps, the 30-second one at 1.1 cores is named; the busy one and the short one
+    are not, and a results file from before cores were sampled names none and leaves the
+    column blank."""
+    steps = [{"step": "warehouse_models", "seconds": 200.0, "cores_busy": 1.9},
+             {"step": "survey_results", "seconds": 30.0, "cores_busy": 1.1},
+             {"step": "dashboard", "seconds": 3.0, "cores_busy": 0.9}]  # fmt: skip
+    parts = [{"stage": "dbt build", "seconds": 200.0, "peak_rss_mb": 3000.0, "cores_busy": 1.9},
+             {"stage": bench.run.START_UP, "seconds": 5.0, "peak_rss_mb": 300.0}]  # fmt: skip
+    extra = {"stages": parts, "dbt_model_seconds_by_area": {}, "steps": steps}
+    full = {"name": "full night", "seconds": 400.0, "peak_rss_mb": 3000.0, "cores_busy": 1.6,
+            "extra": extra}  # fmt: skip
+    why = targets([{"employees": 100_000, "stages": [full]}], {})[0]["why"]
+    assert why.endswith("; steps leaving a core idle: survey_results 30.0 s at 1.1 cores")
+    page = bench.run.markdown(
+        [{"employees": 100_000, "stages": [full], "agreement": {}}],
+        {"ratios": {}, "exponents": {}, "targets": []}, 10, "peoplemart bench",
+    )  # fmt: skip
+    assert "| 100,000 | full night | 400.0 | 3000.0 | 1.6 |" in page
+    assert "| 100,000 | &nbsp;&nbsp;start-up (imports, Dagster, run report) | 5.0 | 300.0 |  |" in (
+        page
+    )
+    assert "| 100,000 | survey_results | 30.0 | 1.1 |" in page
+    before = {**full, "extra": {**full["extra"], "steps": [
+        {k: v for k, v in step.items() if k != "cores_busy"} for step in steps]}}  # fmt: skip
+    older_why = targets([{"employees": 100_000, "stages": [before]}], {})[0]["why"]
+    assert "leaving a core idle" not in older_why
+    assert "## Steps of the full night" not in bench.run.markdown(
+        [{"employees": 100_000, "stages": [before], "agreement": {}}],
+        {"ratios": {}, "exponents": {}, "targets": []}, 10, "peoplemart bench",
+    )  # fmt: skip
+
+
 def test_a_size_measured_without_its_incremental_night_is_judged_on_what_ran():
     """`--no-incremental` at a million employees: the 16 GB target is judged, the incremental
     one is not claimed either way."""
