@@ -727,6 +727,11 @@ def test_the_benchmark_measures_a_publication_on_a_built_warehouse(
         "metrics", "publishing", bench.run.START_UP
     ]  # fmt: skip
     assert stage["extra"]["dbt_model_seconds_by_area"] == {} and stage["peak_rss_mb"] > 100
+    # The night's process computes: each step of a second or more kept some core busy, and no
+    # step more than the machine's cores.
+    timed = [s for s in stage["extra"]["steps"] if s["seconds"] >= 1]
+    assert timed and all(0.2 < s["cores_busy"] <= os.cpu_count() + 0.1 for s in timed)
+    assert 0.2 < stage["cores_busy"] <= os.cpu_count() + 0.1
     with duckdb.connect(str(copy / "serving.duckdb"), read_only=True) as con:
         [(run_id,)] = con.sql("select distinct run_id from kpi.kpi_catalog").fetchall()
     assert run_id != first_run_id(home)
