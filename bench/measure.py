@@ -22,7 +22,7 @@ class Stage:
     peak_rss_mb: float = 0.0
     extra: dict = field(default_factory=dict)
     # CPU-seconds of the tree over the stage's seconds: 2.0 keeps both of the build machine's
-    # cores busy; a step well under it leaves one idle, which a faster step would use.
+    # cores busy; well under it, one core waits (on a single thread, a write, a spill).
     cores_busy: float = 0.0
     # (wall-clock time, tree RSS bytes, tree CPU-seconds so far) samples, to attribute memory and
     # CPU to parts of the stage.
