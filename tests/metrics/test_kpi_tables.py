@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from metrics import kpi_tables
 from metrics.catalog import PROJECT_ROOT, build_catalog
 from metrics.kpi_tables import (
     LAST_MONTH,
@@ -390,3 +391,48 @@ def test_a_month_end_figure_in_month_cells_is_asked_as_its_months_sum():
     ]  # fmt: skip
     assert con.sql(f"select * from ({month_end}) {in_order}").fetchall() == expected
     assert con.sql(f"select * from ({summed}) {in_order}").fetchall() == expected
+
+
+def _answer(members: list[str], metrics: dict[str, list[float | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "period_start": [dt.date(2024, 1, 1)] * len(members),
+            "dimension": ["gender"] * len(members),
+            "member": members,
+            **metrics,
+        },
+        schema_overrides={name: pl.Float64 for name in metrics},
+    )
+
+
+def test_small_answers_wait_and_go_in_together_a_large_one_after_them(monkeypatch):
+    monkeypatch.setattr(kpi_tables, "BATCH_ROWS", 6)
+    con = duckdb.connect()
+    con.execute("create schema kpi")
+    con.register("empty", kpi_tables._empty())
+    for grain in ("month", "quarter", "year"):
+        con.execute(f"create table {kpi_tables._building(grain)} as select * from empty")
+    building = kpi_tables._building("month")
+    rows = kpi_tables._KpiRows(con)
+
+    def stored():
+        return con.sql(f"select metric, member, value from {building}").fetchall()
+
+    rows.add("month", _answer(["F", "M"], {"leavers": [1.0, 2.0]}), ["leavers"])
+    rows.add("month", _answer(["X"], {"hires": [3.0], "leavers": [None]}), ["hires", "leavers"])
+    # 4 rows wait: below the batch, nothing is in the table yet.
+    assert stored() == []
+    # A large answer (6 rows): the waiting rows go in first, in the order they came.
+    rows.add("month", _answer(["F", "M", "X"], {"d": [7.0, 8.0, 9.0], "e": [1.0, 1.0, 1.0]}),
+             ["d", "e"])  # fmt: skip
+    assert stored() == [
+        ("leavers", "F", 1.0), ("leavers", "M", 2.0), ("hires", "X", 3.0), ("leavers", "X", None),
+        ("d", "F", 7.0), ("d", "M", 8.0), ("d", "X", 9.0),
+        ("e", "F", 1.0), ("e", "M", 1.0), ("e", "X", 1.0),
+    ]  # fmt: skip
+    rows.add("year", _answer(["F"], {"leavers": [1.0]}), ["leavers"])
+    rows.flush()
+    assert con.sql(f"select metric, member, value from {kpi_tables._building('year')}"
+                   ).fetchall() == [("leavers", "F", 1.0)]  # fmt: skip
+    assert rows.counts == {"kpi.metrics_month": 10, "kpi.metrics_quarter": 0,
+                           "kpi.metrics_year": 1}  # fmt: skip
