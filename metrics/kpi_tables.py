@@ -235,10 +235,11 @@ class MetricSql:
         return self._engine
 
     def sql(self, metrics: list[str], group_by: list[str]) -> str:
-        from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
-
         key = f"{','.join(metrics)}|{','.join(group_by)}"
         if key not in self._cache:
+            # Imported only to plan: MetricFlow's engine takes a second to import.
+            from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
             request = MetricFlowQueryRequest.create(metric_names=metrics, group_by_names=group_by)
             self._cache[key] = self._metricflow().explain(request).sql_statement.sql
             self._planned += 1
