@@ -210,6 +210,13 @@ def test_the_event_log_keeps_dagsters_files_and_their_readers_see_every_event(
         assert isinstance(instance.event_log_storage, ReusingSqliteEventLogStorage)
         runs = [dg.materialize([one], instance=instance, selection=[one]).run_id for _ in range(2)]
         runs.append(dg.materialize([one, one_is_one], instance=instance).run_id)
+        # Every file (the index, each run's) commits without waiting for the disk: WAL, NORMAL.
+        engines = instance.event_log_storage._engines
+        assert len(engines) == 4
+        for engine in engines.values():
+            with engine.connect() as connection:
+                assert connection.exec_driver_sql("pragma journal_mode").scalar() == "wal"
+                assert connection.exec_driver_sql("pragma synchronous").scalar() == 1
     finally:
         instance.dispose()
     # Dagster's own storage (the UI, the daemon) reads the same files.
