@@ -345,7 +345,7 @@ def cmd_postgres(args) -> int:
 def cmd_kpi(args) -> int:
     from metrics.query import KpiQuery, KpiQueryError, render, run_query
     from orchestration.dbt_manifest import ensure_manifest
-    from orchestration.defs.resources import DBT_EXECUTABLE, DBT_PROJECT_DIR
+    from orchestration.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
     home = args.home.resolve()
     if not (home / "warehouse.duckdb").exists():

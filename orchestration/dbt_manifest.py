@@ -5,7 +5,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from orchestration.defs.resources import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from orchestration.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 

@@ -5,7 +5,6 @@ _RETRY_DELAY_SECONDS, _RETENTION_HR_YEARS, _RETENTION_FINANCE_YEARS, _RETENTION_
 import datetime as dt
 import os
 import secrets
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -20,12 +19,9 @@ from packaging.version import Version
 from ingestion.duckdb_memory import bounded_connect, memory_limit
 from ingestion.privacy import Pseudonymiser
 from ingestion.retention import RetentionPolicy
+from orchestration.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 KEY_FILE = Path("secrets") / "pseudonymisation.key"
-# dbt from this interpreter's environment, whether or not the venv is on PATH.
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 
 class PeoplemartHome(dg.ConfigurableResource):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from orchestration.defs.resources import DBT_PROJECT_DIR
+from orchestration.project import DBT_PROJECT_DIR
 
 
 def main(sources: Path, target: Path, marts: Path) -> int:

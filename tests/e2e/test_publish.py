@@ -19,7 +19,7 @@ from metrics.embedded_postgres import embedded_postgres, stop_embedded_postgres
 from metrics.kpi_tables import build_kpi_tables
 from metrics.postgres import current_version
 from orchestration.dbt_targets import RUN_RESULTS, attempts_of, new_target_folder, resume_arguments
-from orchestration.defs.resources import DBT_EXECUTABLE
+from orchestration.project import DBT_EXECUTABLE
 from quality.gate import QualityGateFailed, require_passed_gate, run_gate
 from quality.privacy_scan import scan_home
 from tests.e2e.publication import publication_state, serving_run_ids

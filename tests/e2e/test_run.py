@@ -20,7 +20,7 @@ import pytest
 from metrics.embedded_postgres import embedded_postgres
 from metrics.postgres import copy_to_postgres
 from orchestration.dbt_targets import DONE_STATUSES, RUN_RESULTS, finished_attempts, run_of
-from orchestration.defs.resources import DBT_PROJECT_DIR
+from orchestration.project import DBT_PROJECT_DIR
 from tests.dbt.identities import unit_headcount_identity_breaks
 from tests.pipeline import kpi, kpi_json, personal_data, run_pipeline, varchar_values_in
 

@@ -1,11 +1,14 @@
 """The Dagster spine: definitions load, keys line up with dbt, schedule, sensor and writer lock."""
 
+import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from ingestion.registry import EXTRACTS
@@ -167,7 +170,8 @@ def test_dagster_dbt_is_told_the_installed_dbt_version_without_asking_the_execut
 
     import dagster_dbt.core.resource
 
-    from orchestration.defs.resources import DBT_EXECUTABLE, DBT_PROJECT_DIR, PeoplemartDbt
+    from orchestration.defs.resources import PeoplemartDbt
+    from orchestration.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
     def no_subprocess(*args, **kwargs):
         raise AssertionError(f"asked a subprocess: {args}")
@@ -238,7 +242,7 @@ def test_a_manifest_older_than_a_model_is_parsed_again_before_anything_reads_it(
     import shutil
 
     from orchestration.dbt_manifest import load_manifest
-    from orchestration.defs.resources import DBT_PROJECT_DIR
+    from orchestration.project import DBT_PROJECT_DIR
 
     project = tmp_path / "dbt_project"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("logs"))
@@ -251,3 +255,33 @@ def test_a_manifest_older_than_a_model_is_parsed_again_before_anything_reads_it(
         "table"
     )
     assert manifest.stat().st_mtime > model.stat().st_mtime - 1
+
+
+# Started by none of the heavy packages: a question the published tables hold was 6 s, 5 of them
+# importing Dagster and dagster-dbt for two paths.
+HEAVY_PACKAGES = {"dagster", "dagster_dbt", "dbt", "metricflow", "great_expectations"}
+ASK_AND_LIST_MODULES = """
+import json, sys
+from orchestration.cli import main
+code = main(["kpi", "headcount", "--grain", "year", "--format", "json", "--home", sys.argv[1]])
+with open(sys.argv[2], "w") as modules:
+    json.dump(sorted({name.split(".")[0] for name in sys.modules}), modules)
+sys.exit(code)
+"""
+
+
+def test_a_kpi_answer_from_the_published_tables_loads_no_orchestrator_or_engine(tmp_path):
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
+    with duckdb.connect(str(tmp_path / "serving.duckdb")) as con:
+        con.execute("create schema kpi")
+        con.execute("""create table kpi.metrics_year as
+                       select 'headcount' as metric, date '2024-01-01' as period_start,
+                              'total' as dimension, null::varchar as member, 120.0 as value""")
+    result = subprocess.run(
+        [sys.executable, "-c", ASK_AND_LIST_MODULES, str(tmp_path), str(tmp_path / "modules")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout) == [{"year": "2024-01-01", "headcount": 120.0}]
+    modules = json.loads((tmp_path / "modules").read_text())
+    assert "polars" in modules and not HEAVY_PACKAGES & set(modules)

@@ -15,7 +15,8 @@ from metrics.publish import publish, remove_people_from_old_copies
 from metrics.published import published_tables
 from metrics.survey import publish_survey_results
 from orchestration.dbt_manifest import load_manifest
-from orchestration.defs.resources import DBT_PROJECT_DIR, PeoplemartHome
+from orchestration.defs.resources import PeoplemartHome
+from orchestration.project import DBT_PROJECT_DIR
 from quality.gate import QualityGateFailed, require_passed_gate
 
 # Every mart the semantic models read: the KPI tables wait for all of them.

@@ -12,7 +12,8 @@ from orchestration.dbt_targets import (
     new_target_folder,
     resume_arguments,
 )
-from orchestration.defs.resources import DBT_PROJECT_DIR, PeoplemartHome
+from orchestration.defs.resources import PeoplemartHome
+from orchestration.project import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
