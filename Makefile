@@ -39,7 +39,7 @@ demo: install ## generate a synthetic organisation into demo/ and run the whole 
 
 test: install browser ## lint + the whole test suite (unit, dbt, Dagster, end-to-end, browser)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2 --dist loadgroup --durations=15
+	$(BIN)/pytest -n 2 --dist loadgroup --no-loadscope-reorder --durations=15
 
 # Not in `make test`: five minutes of Spark's per-statement start-up on two cores, and a Java
 # runtime (17+) the machine must have.
