@@ -1,9 +1,11 @@
 """The `peoplemart` command: generate synthetic deliveries, run the pipeline, run the demo."""
 
 import argparse
+import atexit
 import datetime as dt
 import os
 import sys
+import threading
 from collections import defaultdict
 from pathlib import Path
 
@@ -512,5 +514,26 @@ def main(argv: list[str] | None = None) -> int:
     return handler(args)
 
 
+def console_script() -> None:
+    """The installed `peoplemart` command: `main`, then an exit without the interpreter's
+    teardown. After a pipeline run that teardown took 1.9 s (the module graphs of Dagster, dbt,
+    MetricFlow and Great Expectations are freed one object at a time), and DuckDB 2.0's binding
+    (nanobind) at times printed some forty lines of "leaked instance" warnings about its own
+    type objects after the run's summary. Every exit handler still runs (log flushing, temporary
+    files, lock release), and an exception leaves the ordinary way, with its traceback."""
+    code = main()
+    if any(
+        t.is_alive() and not t.daemon
+        for t in threading.enumerate()
+        if t is not threading.main_thread()
+    ):
+        # A thread still working is waited for, as the interpreter would.
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_script()

@@ -285,3 +285,45 @@ def test_a_kpi_answer_from_the_published_tables_loads_no_orchestrator_or_engine(
     assert json.loads(result.stdout) == [{"year": "2024-01-01", "headcount": 120.0}]
     modules = json.loads((tmp_path / "modules").read_text())
     assert "polars" in modules and not HEAVY_PACKAGES & set(modules)
+
+
+# The command as installed, around a stand-in for `main`: an exit handler that must still run,
+# an object that reports the interpreter's teardown, and (optionally) a thread still working.
+EXIT_PROBE = """
+import atexit, os, sys, threading, time
+from orchestration import cli
+
+class Teardown:
+    write = staticmethod(os.write)
+    def __del__(self):
+        self.write(2, b"teardown ran")
+
+probe = Teardown()
+
+def main():
+    atexit.register(lambda: open(sys.argv[1], "w").write("handled"))
+    if sys.argv[2] == "thread":
+        threading.Thread(target=time.sleep, args=(1,)).start()
+    print("answer", end="")
+    return 3
+
+cli.main = main
+cli.console_script()
+"""
+
+
+@pytest.mark.parametrize("thread", ["none", "thread"])
+def test_the_command_exits_with_its_code_handlers_run_and_teardown_skipped_unless_a_thread_works(
+    tmp_path, thread
+):
+    marker = tmp_path / "handled"
+    result = subprocess.run(
+        [sys.executable, "-c", EXIT_PROBE, str(marker), thread],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 3
+    assert result.stdout == "answer"
+    assert marker.read_text() == "handled"
+    # Without a working thread the interpreter's teardown (2 s after a run, and DuckDB's
+    # binding's leak warnings) is skipped; with one, the thread is waited for as usual.
+    assert ("teardown ran" in result.stderr) == (thread == "thread")
