@@ -409,7 +409,7 @@ class WorkforceSimulator:
                 "is_extra": pl.Boolean,
             },
         )
-        contracts = self._contract_details(contracts, rng)
+        contracts = self._contract_details(self._follow_manager_changes(contracts, rng), rng)
         move_frame = pl.DataFrame(
             moves,
             orient="row",
@@ -425,6 +425,74 @@ class WorkforceSimulator:
         )
         return contracts, move_frame
 
+    def _reporting_unit(self, contracts: pl.DataFrame) -> np.ndarray:
+        """The unit whose manager a contract reports to: a manager reports to the manager of
+        the unit above the one they lead (-1 for the top manager)."""
+        manages = contracts["manages"].to_numpy()
+        team = contracts["team"].to_numpy()
+        return np.where(manages >= 0, self.unit_parent[np.maximum(manages, 0)], team)
+
+    # Of the contracts running when their unit gets a new manager: updated on the day, some weeks
+    # late, never (the rest of the contract keeps the name of the manager who left).
+    MANAGER_UPDATE_ON_TIME, MANAGER_UPDATE_NEVER = 0.85, 0.03
+
+    def _follow_manager_changes(self, contracts: pl.DataFrame, rng) -> pl.DataFrame:
+        """A new contract row for a report from the day their unit's new manager starts, as HR
+        systems record a change of manager: mostly that day, some weeks late, a few never. The
+        days between one manager leaving and the next starting keep the old name (there is no
+        one to name yet); the warehouse reports those days (fct_workforce_findings). Pay is set
+        once per contract, so a change of manager leaves it as it was."""
+        contracts = contracts.with_columns(
+            pl.Series("pay_draw", rng.uniform(0.92, 1.12, contracts.height)),
+            pl.col("valid_from").alias("pay_from"),
+        )
+        if self.managers is None:
+            return contracts
+        rows = contracts.with_row_index("row").with_columns(
+            pl.Series("unit", self._reporting_unit(contracts)),
+            pl.col("valid_to").fill_null(self.end).alias("until"),
+        )
+        arrivals = self.managers.periods.select("unit", pl.col("hire").alias("arrival"))
+        hits = (
+            rows.filter(pl.col("unit") >= 0)
+            .select("row", "unit", "valid_from", "until")
+            .join(arrivals, on="unit")
+            .filter(
+                (pl.col("arrival") > pl.col("valid_from")) & (pl.col("arrival") <= pl.col("until"))
+            )
+            .sort("row", "arrival")
+        )
+        roll = rng.random(hits.height)
+        late = rng.integers(15, 91, hits.height)
+        hits = hits.with_columns(
+            (pl.col("arrival") + np.where(roll < self.MANAGER_UPDATE_ON_TIME, 0, late)).alias(
+                "day"
+            ),
+            pl.Series("never", roll >= 1 - self.MANAGER_UPDATE_NEVER),
+        ).filter(~pl.col("never") & (pl.col("day") <= pl.col("until")))
+        splits = hits.group_by("row").agg(pl.col("day").unique().sort().alias("days"))
+        starts = (
+            rows.join(splits, on="row", how="left")
+            .with_columns(
+                pl.concat_list(
+                    pl.col("valid_from"), pl.col("days").fill_null(pl.lit([], pl.List(pl.Int64)))
+                ).alias("start")
+            )
+            .explode("start")
+        )
+        next_start = pl.col("start").shift(-1).over("row")
+        return (
+            starts.sort("row", "start")
+            .with_columns(
+                pl.when(next_start.is_not_null())
+                .then(next_start - 1)
+                .otherwise(pl.col("valid_to"))
+                .alias("valid_to"),
+                pl.col("start").alias("valid_from"),
+            )
+            .select(contracts.columns)
+        )
+
     def _contract_details(self, contracts: pl.DataFrame, rng) -> pl.DataFrame:
         n = contracts.height
         level = np.array(
@@ -437,14 +505,12 @@ class WorkforceSimulator:
             self.job_codes[(f, r)]
             for f, r in zip(contracts["family"], contracts["rank"], strict=True)
         ]
-        full_salary = (1900 + 420 * level) * rng.uniform(0.92, 1.12, n)
-        years_in = (contracts["valid_from"].to_numpy() - self.start) / YEAR
+        full_salary = (1900 + 420 * level) * contracts["pay_draw"].to_numpy()
+        years_in = (contracts["pay_from"].to_numpy() - self.start) / YEAR
         full_salary *= 1.03 ** np.clip(years_in, -10, 30)
         part = contracts["hours_per_week"].to_numpy() / contracts["fulltime_hours"].to_numpy()
         team = contracts["team"].to_numpy()
-        manages = contracts["manages"].to_numpy()
-        # A manager reports to the manager of the unit above the one they lead.
-        managed_unit = np.where(manages >= 0, self.unit_parent[np.maximum(manages, 0)], team)
+        managed_unit = self._reporting_unit(contracts)
         manager = pl.Series([None] * n, dtype=pl.Int64)
         if self.managers is not None:
             manager = self.managers.lookup(
@@ -455,19 +521,23 @@ class WorkforceSimulator:
             )["manager"]
         late = rng.random(n) < 0.08
         entered = contracts["valid_from"].to_numpy() + np.where(late, rng.integers(15, 61, n), 0)
-        return contracts.with_columns(
-            pl.Series("job_code", job),
-            pl.Series("org_unit_id", self.unit_ids[team]),
-            pl.Series("cost_center", self.unit_cost_center[team]),
-            pl.Series("monthly_salary", np.round(full_salary * part, 2)),
-            manager.alias("manager_person"),
-            pl.Series("entered", entered),
-        ).with_columns(
-            pl.when(pl.col("manager_person") == pl.col("person"))
-            .then(None)
-            .otherwise(pl.col("manager_person"))
-            .alias("manager_person"),
-            pl.when(pl.col("is_concurrent")).then(True).otherwise(None).alias("is_concurrent"),
+        return (
+            contracts.with_columns(
+                pl.Series("job_code", job),
+                pl.Series("org_unit_id", self.unit_ids[team]),
+                pl.Series("cost_center", self.unit_cost_center[team]),
+                pl.Series("monthly_salary", np.round(full_salary * part, 2)),
+                manager.alias("manager_person"),
+                pl.Series("entered", entered),
+            )
+            .with_columns(
+                pl.when(pl.col("manager_person") == pl.col("person"))
+                .then(None)
+                .otherwise(pl.col("manager_person"))
+                .alias("manager_person"),
+                pl.when(pl.col("is_concurrent")).then(True).otherwise(None).alias("is_concurrent"),
+            )
+            .drop("pay_draw")
         )
 
     # ---- exits ------------------------------------------------------------------------------
