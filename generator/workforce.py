@@ -454,7 +454,9 @@ class WorkforceSimulator:
         )
         arrivals = self.managers.periods.select("unit", pl.col("hire").alias("arrival"))
         hits = (
-            rows.filter(pl.col("unit") >= 0)
+            # A second, concurrent assignment is written with its end known from its start
+            # (deliveries.py): split, a snapshot would show an end not yet decided.
+            rows.filter((pl.col("unit") >= 0) & ~pl.col("is_extra"))
             .select("row", "unit", "valid_from", "until")
             .join(arrivals, on="unit")
             .filter(
@@ -537,7 +539,7 @@ class WorkforceSimulator:
                 .alias("manager_person"),
                 pl.when(pl.col("is_concurrent")).then(True).otherwise(None).alias("is_concurrent"),
             )
-            .drop("pay_draw")
+            .drop("pay_draw", "pay_from")
         )
 
     # ---- exits ------------------------------------------------------------------------------
