@@ -309,7 +309,7 @@ class WorkforceSimulator:
             for day, kind in events:
                 if day <= segment_start:
                     continue
-                segments.append((segment_start, day - 1, dict(current), day))
+                before = dict(current)
                 if kind == "convert":
                     current["type"] = "permanent"
                 elif kind == "hours":
@@ -339,6 +339,11 @@ class WorkforceSimulator:
                             )
                         )
                         current["team"] = target
+                if current == before:
+                    # Nothing changed (a transfer within the same team, a promotion at the top
+                    # rank): an HR system records no new contract, and the pay stays.
+                    continue
+                segments.append((segment_start, day - 1, before, day))
                 segment_start = day
             segments.append((segment_start, leave, dict(current), None))
             if ctype == "intern":
