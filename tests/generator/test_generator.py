@@ -228,8 +228,9 @@ def test_the_boards_cost_center_is_no_units_even_at_a_million_employees():
 
 def test_reports_follow_their_units_new_manager_and_keep_their_pay(hr):
     """A new manager gets a new contract row for each report (as HR systems record it): only the
-    manager changes, pay and all else stay (and no row changes nothing). What stays stale is the days a post is vacant, some
-    late updates and a few never made: a small share, which the warehouse reports."""
+    manager changes, pay and all else stay, and no row repeats the one before. What stays stale
+    is the days a post is vacant, some late updates and a few never made: a small share, which
+    the warehouse reports."""
     changes, pay_changed, no_change = hr.execute("""
         with sequenced as (
             select *, lag(leidinggevende) over w as manager_before,
