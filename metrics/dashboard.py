@@ -23,8 +23,8 @@ RUN_DASHBOARDS = "dashboards"
 # Org units down to this level are offered in the filter (deeper teams: a BI tool's job), and no
 # deeper than the last level at which the filter offers at most MAX_FILTER_UNITS units: each
 # offered unit carries its series of every metric and grain in the page. At 100,000 employees
-# the 1,442 units down to level 3 make a 139 MB page; a million employees' 14,299 would make one
-# of 1.4 GB, which no browser opens.
+# the 1,442 units down to level 3 make a 46 MB page; a million employees' 14,299 would make one
+# of about 460 MB, which a browser parses for half a minute or not at all.
 MAX_FILTER_LEVEL = 3
 MAX_FILTER_UNITS = 2_000
 # (section id, title, metrics shown, unit)
@@ -51,34 +51,88 @@ def filter_level(con: duckdb.DuckDBPyConnection) -> int:
     return max(offered, default=1)
 
 
-def _kpi_rows(
-    con: duckdb.DuckDBPyConnection, metrics: list[str], deepest: int
-) -> dict[str, dict[str, str]]:
-    """{grain: {metric: JSON text of [[period, unit or null, value], ...]}} for the whole
-    organisation and the org units down to level `deepest`. DuckDB writes the JSON: at 100,000
-    employees these are two million rows, which Python took seconds to fetch and serialise."""
+def _kpi_series(con: duckdb.DuckDBPyConnection, metrics: list[str], deepest: int) -> dict:
+    """{grain: {"periods": [period, ...], "series": {metric: JSON text}}} for the whole
+    organisation (unit "") and the org units down to level `deepest`. A metric's JSON maps each
+    unit to its span of periods: [position of its first period, value, value, ...], one value per
+    period up to its last, null where the published row has no value and false where there is no
+    row. Periods and units are named once, not on every value: at 100,000 employees the page was
+    119 MB as [period, unit, value] rows. DuckDB writes the JSON: these are two million values,
+    which Python took seconds to fetch and serialise."""
     levels = [f"org_level_{n}" for n in range(1, deepest + 1)]
     data: dict = {}
     for grain in GRAINS:
-        rows = con.execute(
-            "select metric, cast(to_json(list("
-            "json_array(strftime(period_start, '%Y-%m-%d'), member, value) "
-            "order by member nulls first, period_start)) as varchar) "
+        con.execute(
+            "create or replace temp table dashboard_values as "
+            "select metric, coalesce(member, '') as unit, "
+            "strftime(period_start, '%Y-%m-%d') as period, value "
             f"from {table_name(grain)} where metric in (select unnest(?::varchar[])) "
             f"and (dimension = '{TOTAL}' "
-            "or (dimension in (select unnest(?::varchar[])) and member is not null)) "
-            "group by metric order by metric",
+            "or (dimension in (select unnest(?::varchar[])) and member is not null))",
             [metrics, levels],
-        ).fetchall()
-        data[grain] = dict(rows)
+        )
+        periods = [
+            row[0]
+            for row in con.sql(
+                "select distinct period from dashboard_values order by period"
+            ).fetchall()
+        ]
+        rows = con.execute(_SPANS_SQL).fetchall()
+        data[grain] = {"periods": periods, "series": dict(rows)}
+    con.execute("drop table if exists dashboard_values")
     return data
 
 
-def _kpis_json(kpis: dict[str, dict[str, str]]) -> str:
+_SPANS_SQL = """
+with positioned as (
+    select dashboard_values.*, periods.position
+    from dashboard_values
+    inner join (
+        select period, cast(row_number() over (order by period) - 1 as integer) as position
+        from (select distinct period from dashboard_values)
+    ) as periods using (period)
+),
+spans as (
+    select metric, unit, min(position) as first_position,
+        unnest(range(min(position), max(position) + 1)) as position
+    from positioned
+    group by metric, unit
+),
+filled as (
+    select spans.metric, spans.unit, spans.first_position, spans.position,
+        case
+            when positioned.position is null then 'false'
+            when positioned.value is null then 'null'
+            else cast(to_json(positioned.value) as varchar)
+        end as value_json
+    from spans
+    left join positioned
+        on positioned.metric = spans.metric and positioned.unit = spans.unit
+        and positioned.position = spans.position
+),
+per_unit as (
+    select metric, unit,
+        '[' || any_value(first_position) || ','
+            || string_agg(value_json, ',' order by position) || ']' as span
+    from filled
+    group by metric, unit
+)
+select metric, '{' || string_agg(cast(to_json(unit) as varchar) || ':' || span, ','
+    order by unit) || '}'
+from per_unit
+group by metric
+order by metric
+"""
+
+
+def _kpis_json(kpis: dict) -> str:
     grains = []
-    for grain, per_metric in kpis.items():
-        metrics = ",".join(f"{json.dumps(metric)}:{rows}" for metric, rows in per_metric.items())
-        grains.append(f"{json.dumps(grain)}:{{{metrics}}}")
+    for grain, per_grain in kpis.items():
+        series = ",".join(
+            f"{json.dumps(metric)}:{spans}" for metric, spans in per_grain["series"].items()
+        )
+        periods = json.dumps(per_grain["periods"], separators=(",", ":"))
+        grains.append(f'{json.dumps(grain)}:{{"periods":{periods},"series":{{{series}}}}}')
     return "{" + ",".join(grains) + "}"
 
 
@@ -134,9 +188,13 @@ def build_payload(serving: Path) -> dict:
         )
         wanted = sorted({m for _, _, metrics, _ in SECTIONS for m in metrics})
         deepest = filter_level(con)
-        kpis = _kpi_rows(con, wanted, deepest)
+        kpis = _kpi_series(con, wanted, deepest)
         sections = [
-            {"id": sid, "title": title, "metrics": [m for m in metrics if m in kpis["month"]]}
+            {
+                "id": sid,
+                "title": title,
+                "metrics": [m for m in metrics if m in kpis["month"]["series"]],
+            }
             for sid, title, metrics, _ in SECTIONS
         ]
         return {
@@ -225,13 +283,18 @@ function el(tag, attrs, text) {
   return e;
 }
 function periods(grain) {
-  const s = new Set();
-  for (const rows of Object.values(D.kpis[grain])) for (const r of rows) s.add(r[0]);
-  return [...s].sort();
+  return D.kpis[grain].periods;
 }
+// A unit's span: [position of its first period, value, ...]; false marks a period without a row.
 function series(grain, metric, unit, from, to) {
-  return (D.kpis[grain][metric] || []).filter(
-    (r) => r[1] === unit && r[0] >= from && r[0] <= to);
+  const spans = D.kpis[grain].series[metric] || {};
+  const span = spans[unit === null ? "" : unit] || [];
+  const ps = D.kpis[grain].periods, rows = [];
+  for (let j = 1; j < span.length; j++) {
+    const p = ps[span[0] + j - 1];
+    if (span[j] !== false && p >= from && p <= to) rows.push([p, unit, span[j]]);
+  }
+  return rows;
 }
 function fillPeriods() {
   const ps = periods($("grain").value);

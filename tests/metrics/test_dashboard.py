@@ -77,10 +77,11 @@ def test_the_page_carries_figures_and_survey_results_of_offered_units_only(tmp_p
     payload = build_payload(serving)
     assert [unit[0] for unit in payload["units"]] == ["L1-0", "L2-0", "L2-1"]
     for grain in dashboard.GRAINS:
-        assert json.loads(payload["kpis"][grain]["headcount"]) == [
-            ["2025-01-01", None, 100.0],
-            ["2025-01-01", "L2-1", 40.0],
-        ]
+        assert payload["kpis"][grain]["periods"] == ["2025-01-01"]
+        assert json.loads(payload["kpis"][grain]["series"]["headcount"]) == {
+            "": [0, 100.0],
+            "L2-1": [0, 40.0],
+        }
     assert [row["org_unit_id"] for row in payload["engagement"]] == ["L2-0"]
 
 
@@ -93,3 +94,40 @@ def test_per_run_pages_are_kept_for_this_run_and_the_one_before(tmp_path):
         pages.append(page)
     prune_per_run(pages, keep=tmp_path / "run-d.html")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run-c.html", "run-d.html"]
+
+
+def test_each_unit_carries_its_span_of_periods_with_gaps_and_empty_values_kept(tmp_path):
+    """The whole organisation in every month; a division in January and March but not February
+    (false: no row), its March row without a value (null); another division in February only
+    (its span starts at the second period). Periods are listed once per grain."""
+    serving = tmp_path / "serving.duckdb"
+    with duckdb.connect(str(serving)) as con:
+        org_units(con, [1, 2])
+        con.execute("create schema kpi")
+        con.execute(
+            "create table kpi.kpi_catalog as select 'run-1' as run_id, 'turnover_rate' as name, "
+            "null as dutch_name, 'Turnover rate' as label"
+        )
+        rows = (
+            "('turnover_rate', 'total', null, date '2025-01-01', 1.5), "
+            "('turnover_rate', 'total', null, date '2025-02-01', 0.25), "
+            "('turnover_rate', 'total', null, date '2025-03-01', 2.0), "
+            "('turnover_rate', 'org_level_2', 'L2-0', date '2025-01-01', 3.0), "
+            "('turnover_rate', 'org_level_2', 'L2-0', date '2025-03-01', null), "
+            "('turnover_rate', 'org_level_2', 'L2-1', date '2025-02-01', 0.1)"
+        )
+        for grain in dashboard.GRAINS:
+            con.execute(
+                f"create table kpi.metrics_{grain} as select * from (values {rows}) "
+                "t(metric, dimension, member, period_start, value)"
+            )
+    kpis = build_payload(serving)["kpis"]["month"]
+    assert kpis["periods"] == ["2025-01-01", "2025-02-01", "2025-03-01"]
+    assert json.loads(kpis["series"]["turnover_rate"]) == {
+        "": [0, 1.5, 0.25, 2.0],
+        "L2-0": [0, 3.0, False, None],
+        "L2-1": [1, 0.1],
+    }
+    page = dashboard.render(build_payload(serving))
+    data = page.split('id="data">', 1)[1].split("</script>", 1)[0]
+    assert json.loads(data)["kpis"]["year"]["series"]["turnover_rate"]["L2-1"] == [1, 0.1]
