@@ -812,6 +812,57 @@ def _shared_month_cells(plans: list[_Plan], semantics: Semantics, generator, man
     return shared
 
 
+def _dimension_label(group: MetricGroup, dimension: str) -> str:
+    """The table's `dimension` of an answer split by `dimension`: a split under a forced one
+    names both."""
+    if not group.forced or dimension == group.forced:
+        return dimension
+    return f"{group.forced}/{dimension}"
+
+
+def _enum(values: set[str]) -> str:
+    # In name order: an enum sorts by its list, and readers order these columns as text.
+    return "enum(" + ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values)) + ")"
+
+
+def _create_building_tables(con: duckdb.DuckDBPyConnection, plans: list[_Plan]) -> None:
+    """The KPI tables to fill, `metric` and `dimension` as enums of the names they will hold
+    (and those of the frozen periods, which replace this run's). Every row repeats both names:
+    as text they were a third of the time it takes to write the rows (45 million at 100,000
+    employees) and again of the serving copy; as enums DuckDB stores a small number that
+    compresses at once (DECISIONS.md, 2026-12-03, session 26)."""
+    metrics = {metric for plan in plans for metric in plan.group.metrics}
+    dimensions = {
+        _dimension_label(plan.group, dimension)
+        for plan in plans
+        for questions in plan.asked.values()
+        for dimension, _ in questions
+    }
+    for grain in GRAINS:
+        frozen = f"{FROZEN_SCHEMA}.metrics_{grain}"
+        if _exists(con, frozen):
+            for metric, dimension in con.sql(
+                f"select distinct cast(metric as varchar), cast(dimension as varchar) from {frozen}"
+            ).fetchall():
+                metrics.add(metric)
+                dimensions.add(dimension)
+    for grain in GRAINS:
+        con.execute(
+            f"create or replace table {_building(grain)} (metric {_enum(metrics)}, "
+            f"period_start date, dimension {_enum(dimensions)}, member varchar, value double)"
+        )
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
+    )
+
+
 def build_kpi_tables(
     con: duckdb.DuckDBPyConnection, project_dir: Path, manifest: dict, catalog: pl.DataFrame
 ) -> dict:
@@ -820,18 +871,15 @@ def build_kpi_tables(
     measures, metrics = month_cell_companions(semantics, manifest)
     generator = MetricSql(project_dir, semantics.per_month_metrics() + metrics, measures)
     con.execute(f"create schema if not exists {KPI_SCHEMA}")
-    # Written answer by answer into tables built beside the live ones: the long tables are tens
-    # of millions of rows at 100,000 employees, and held whole as frames they were the night's
-    # peak memory. The live tables are replaced only once every answer is in.
-    for grain in GRAINS:
-        con.register("kpi_frame", _empty())
-        con.execute(f"create or replace table {_building(grain)} as select * from kpi_frame")
-        con.unregister("kpi_frame")
-    rows = _KpiRows(con)
     started = time.monotonic()
     queries = 0
     slowest = []
     plans = [_Plan.of(group, semantics, manifest) for group in metric_groups(manifest, catalog)]
+    # Written answer by answer into tables built beside the live ones: the long tables are tens
+    # of millions of rows at 100,000 employees, and held whole as frames they were the night's
+    # peak memory. The live tables are replaced only once every answer is in.
+    _create_building_tables(con, plans)
+    rows = _KpiRows(con)
     shared = _shared_month_cells(plans, semantics, generator, manifest)
     own = {
         (index, grain): _Cells(
@@ -911,7 +959,12 @@ def freeze_closed_periods(con: duckdb.DuckDBPyConnection, hr_horizon: dt.date) -
     counts = {}
     for grain in GRAINS:
         live, frozen = table_name(grain), f"{FROZEN_SCHEMA}.metrics_{grain}"
-        con.execute(f"create table if not exists {frozen} as select * from {live} limit 0")
+        # Text, not the live tables' enums: the archive outlives the names of any one night.
+        con.execute(
+            f"create table if not exists {frozen} as select cast(metric as varchar) as metric, "
+            f"period_start, cast(dimension as varchar) as dimension, member, value "
+            f"from {live} limit 0"
+        )
         bounds = {"frozen": frozen_before, "rolling": rolling_frozen_before}
         # Only periods frozen by an earlier run are replaced: one frozen now is, row for row, what
         # this run computed (36 million rows at 100,000 employees, rewritten for nothing).
@@ -964,11 +1017,7 @@ def _wide(answer: pl.DataFrame, group: MetricGroup, dimension: str, group_by: li
     return (
         answer.select(
             pl.col(time_column).cast(pl.Date).alias("period_start"),
-            pl.lit(
-                dimension
-                if not group.forced or dimension == group.forced
-                else f"{group.forced}/{dimension}"
-            ).alias("dimension"),  # fmt: skip
+            pl.lit(_dimension_label(group, dimension)).alias("dimension"),
             member.alias("member"),
             *[pl.col(m).cast(pl.Float64) for m in group.metrics],
         )

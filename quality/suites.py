@@ -204,7 +204,8 @@ def _kpi_profile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     if not tables:
         return pd.DataFrame(columns=["grain", "metric", "unit", "min_value", "max_value"])
     union = " union all ".join(
-        f"select '{t.removeprefix('metrics_')}' as grain, metric, value from kpi.{t}"
+        f"select '{t.removeprefix('metrics_')}' as grain, cast(metric as varchar) as metric, "
+        f"value from kpi.{t}"
         for t in tables
     )
     return con.sql(

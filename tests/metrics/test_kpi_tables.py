@@ -436,3 +436,38 @@ def test_small_answers_wait_and_go_in_together_a_large_one_after_them(monkeypatc
                    ).fetchall() == [("leavers", "F", 1.0)]  # fmt: skip
     assert rows.counts == {"kpi.metrics_month": 10, "kpi.metrics_quarter": 0,
                            "kpi.metrics_year": 1}  # fmt: skip
+
+
+def test_the_tables_name_metrics_and_dimensions_as_enums_of_this_run_and_the_frozen_periods():
+    """`metric` and `dimension` are enums of the names the plans will write, a forced split's
+    second dimension as `forced/dimension`, and the names in the frozen archive (its rows go
+    back into the live tables). In name order, so that they sort as the text they replace; a
+    name outside them is refused, not written."""
+    group = kpi_tables.MetricGroup(
+        models=("spp_gap",), metrics=("gap_fte", "demand_fte"), grains=("month",),
+        dimensions=("job_family",), forced="scenario",
+    )  # fmt: skip
+    plan = kpi_tables._Plan(group, {"month": [("scenario", []), ("job_family", [])]}, [], [], None)
+    with duckdb.connect() as con:
+        con.execute("create schema kpi")
+        con.execute("create schema kpi_frozen")
+        con.execute(
+            "create table kpi_frozen.metrics_year as select 'retired_rate' as metric, "
+            "date '2020-01-01' as period_start, 'org_level_9' as dimension, "
+            "null::varchar as member, 1.0 as value"
+        )
+        kpi_tables._create_building_tables(con, [plan])
+        enums = dict(
+            con.sql(
+                "select column_name, data_type from duckdb_columns() "
+                "where table_name = 'metrics_month__building'"
+            ).fetchall()
+        )
+        assert enums["metric"] == "ENUM('demand_fte', 'gap_fte', 'retired_rate')"
+        assert enums["dimension"] == "ENUM('org_level_9', 'scenario', 'scenario/job_family')"
+        con.execute("insert into kpi.metrics_month__building select * from kpi_frozen.metrics_year")
+        with pytest.raises(duckdb.ConversionException):
+            con.execute(
+                "insert into kpi.metrics_month__building values "
+                "('headcount', date '2020-01-01', 'total', null, 1.0)"
+            )
