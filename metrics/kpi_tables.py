@@ -821,6 +821,9 @@ def _dimension_label(group: MetricGroup, dimension: str) -> str:
 
 
 def _enum(values: set[str]) -> str:
+    if not values:
+        # No metric to write (DuckDB has no empty enum): the tables stay empty either way.
+        return "varchar"
     # In name order: an enum sorts by its list, and readers order these columns as text.
     return "enum(" + ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values)) + ")"
 

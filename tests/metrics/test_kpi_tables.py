@@ -471,3 +471,10 @@ def test_the_tables_name_metrics_and_dimensions_as_enums_of_this_run_and_the_fro
                 "insert into kpi.metrics_month__building values "
                 "('headcount', date '2020-01-01', 'total', null, 1.0)"
             )
+
+
+def test_with_no_metric_to_write_the_tables_are_created_empty():
+    with duckdb.connect() as con:
+        con.execute("create schema kpi")
+        kpi_tables._create_building_tables(con, [])
+        assert con.sql("select count(*) from kpi.metrics_year__building").fetchall() == [(0,)]
