@@ -1038,10 +1038,7 @@ def read_published(serving: Path, grain: str, metrics: list[str], dimension: str
         return None
     dimension = dimension or TOTAL
     with duckdb.connect(str(serving), read_only=True) as con:
-        if not con.execute(
-            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-            [KPI_SCHEMA, f"metrics_{grain}"],
-        ).fetchall()[0][0]:
+        if not _exists(con, table_name(grain)):
             return None
         present = con.execute(
             f"select distinct metric from {table_name(grain)} where dimension = ? "
