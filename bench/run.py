@@ -445,6 +445,11 @@ def step_exponents(results: list[dict]) -> dict[str, dict[str, float | None]]:
     return steps
 
 
+def _stages_by_time(night: dict) -> str:
+    parts = sorted(night["extra"]["stages"], key=lambda p: p["seconds"], reverse=True)
+    return ", ".join(f"{p['stage']} {p['seconds']} s" for p in parts)
+
+
 def _dominant(result: dict) -> str:
     parts = _stage(result, "full night")["extra"]["stages"]
     top = max(parts, key=lambda p: p["seconds"])
@@ -521,6 +526,18 @@ def targets(results: list[dict], exponents: dict, steps: dict | None = None) -> 
                 _peak_stage(by_size[100_000]),
             ),
         ]
+        night = _stage(by_size[100_000], "incremental night")
+        if night is not None:
+            # The nightly run as it is every night after the first: the same target, reported
+            # beside the full night's, not instead of it.
+            checks.append(
+                _check(
+                    "100k x 10y incremental night under 5 minutes",
+                    f"{night['seconds']} s",
+                    night["seconds"] < TARGETS["full_night_seconds_at_100k"],
+                    _stages_by_time(night),
+                )
+            )
     if 1_000_000 in by_size:
         full = _stage(by_size[1_000_000], "full night")
         checks.append(
@@ -541,7 +558,8 @@ def targets(results: list[dict], exponents: dict, steps: dict | None = None) -> 
                 f"{night['seconds']} s vs {full['seconds']} s",
                 night["seconds"] < full["seconds"],
                 "an HR snapshot carries everyone's history, so every mart is rebuilt each night "
-                "(tables, not incremental models); a later night parses only the new delivery"
+                "(tables, not incremental models); a later night parses only the new delivery "
+                "and computes only the KPI periods the frozen archive does not replace"
                 + _retried(night),
             )
         )

@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ingestion.retention import FROZEN_BOUNDARY, FROZEN_SCHEMA
+from ingestion.retention import FROZEN_BOUNDARY, FROZEN_SCHEMA, frozen_before
 from metrics.query import DIMENSIONS, GRAINS, PROJECTION_YEAR
 from metrics.semantics import ADDITIVE_AGGREGATIONS, MONTH, Semantics, add_months
 
@@ -93,13 +93,18 @@ BATCH_ROWS = 500_000
 class _KpiRows:
     """The building tables' inserts: small answers batched (BATCH_ROWS), in the order added."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
+    def __init__(self, con: duckdb.DuckDBPyConnection, since: dt.date | None = None):
         self._con = con
+        self._since = since
         self._waiting: dict[str, list[pl.DataFrame]] = defaultdict(list)
         self._waiting_rows = 0
         self.counts = {table_name(grain): 0 for grain in GRAINS}
 
     def add(self, grain: str, wide: pl.DataFrame, metrics) -> None:
+        if self._since is not None:
+            # Earlier periods were computed from facts cut at their start: incomplete, and
+            # replaced by the frozen archive anyway.
+            wide = wide.filter(pl.col("period_start") >= self._since)
         rows = wide.height * len(metrics)
         self.counts[table_name(grain)] += rows
         if rows >= BATCH_ROWS:
@@ -167,6 +172,25 @@ def _inlined(sql: str) -> str:
     return _SEMANTIC_MODEL_CTE.sub(r"\1\2 AS NOT MATERIALIZED (", sql)
 
 
+# MetricFlow reads a semantic model as `FROM <relation> <model>_src_<n>`.
+_SEMANTIC_MODEL_READ = re.compile(r'FROM ("[^"]+"\."[^"]+"\."[^"]+") (\w+)_src_(\d+)')
+
+
+def _reading_only(sql: str, conditions: dict[tuple[str, str], str]) -> str:
+    """The query with each semantic model's rows restricted to those meeting its condition."""
+    if not conditions:
+        return sql
+
+    def restricted(read: re.Match) -> str:
+        relation, model, number = read.groups()
+        condition = conditions.get((relation, model))
+        if condition is None:
+            return read.group(0)
+        return f"FROM (select * from {relation} where {condition}) {model}_src_{number}"
+
+    return _SEMANTIC_MODEL_READ.sub(restricted, sql)
+
+
 @contextmanager
 def planned_for_metricflow(con: duckdb.DuckDBPyConnection):
     """The connection set up for MetricFlow's queries (PLAN_SETTINGS), then as it was."""
@@ -205,6 +229,8 @@ class MetricSql:
         self._cache = json.loads(self._cache_path.read_text()) if self._cache_path.exists() else {}
         self._planned = 0
         self._engine = None
+        # Per semantic model read, the condition its rows must meet (_facts_from); none: all.
+        self.fact_conditions: dict[tuple[str, str], str] = {}
 
     def _metricflow(self):
         from dbt_metricflow.cli.dbt_connectors.dbt_config_accessor import dbtArtifacts
@@ -243,7 +269,7 @@ class MetricSql:
             request = MetricFlowQueryRequest.create(metric_names=metrics, group_by_names=group_by)
             self._cache[key] = self._metricflow().explain(request).sql_statement.sql
             self._planned += 1
-        return _inlined(self._cache[key])
+        return _reading_only(_inlined(self._cache[key]), self.fact_conditions)
 
     def save(self) -> None:
         """Keep newly planned SQL for the next night (written whole, then renamed)."""
@@ -856,6 +882,67 @@ def _create_building_tables(con: duckdb.DuckDBPyConnection, plans: list[_Plan]) 
         )
 
 
+def _facts_from(manifest: dict, first_day: dt.date) -> dict[tuple[str, str], str]:
+    """Per semantic model with measures, (relation, model) -> the condition that keeps its rows
+    on or after `first_day` on any time axis its measures are aggregated on. A row before it
+    on every axis counts in no period from `first_day` on; one without a date in none at all."""
+    conditions = {}
+    for model in manifest["semantic_models"]:
+        if not model["measures"]:
+            continue
+        columns = {d["name"]: d.get("expr") or d["name"] for d in model["dimensions"]
+                   if d["type"] == "time"}  # fmt: skip
+        default = (model.get("defaults") or {}).get("agg_time_dimension")
+        axes = dict.fromkeys(columns[m.get("agg_time_dimension") or default]
+                             for m in model["measures"])  # fmt: skip
+        conditions[(model["node_relation"]["relation_name"], model["name"])] = " or ".join(
+            f"({axis}) >= date '{first_day.isoformat()}'" for axis in axes
+        )
+    return conditions
+
+
+def _months_reached_back(manifest: dict) -> int | None:
+    """How many months before its period the facts of any metric reach: the longest rolling
+    window; None when some cumulative metric reaches back without bound."""
+    reach = 0
+    for metric in manifest["metrics"]:
+        if metric["type"] != "cumulative":
+            continue
+        params = metric["type_params"].get("cumulative_type_params") or {}
+        window = params.get("window") or {}
+        if params.get("grain_to_date") or window.get("granularity") != "month":
+            return None
+        reach = max(reach, window["count"])
+    return reach
+
+
+# The metrics of which the frozen archive holds every closed period that had a figure.
+FROZEN_METRICS = f"{FROZEN_SCHEMA}.archived_metrics"
+
+
+def frozen_periods_reused_before(con: duckdb.DuckDBPyConnection, manifest: dict,
+                                 catalog: pl.DataFrame) -> dt.date | None:  # fmt: skip
+    """From which day on a run must compute KPI periods itself: every period before it is a
+    closed one the frozen archive replaces (freeze_closed_periods), so computing it is work
+    thrown away (two thirds of the KPI tables of ten years with a two-year HR window). None
+    (compute all) before the first freeze, and when a metric has nothing in the archive yet (a
+    new metric, or one without a figure so far): its closed periods are computed and frozen.
+
+    The first day of the year of the archive's boundary: every quarter and year from then on
+    lies wholly after it, so each period computed is computed from all its months."""
+    boundary = frozen_before(con)
+    if boundary is None or not _exists(con, FROZEN_METRICS):
+        return None
+    archived = set(con.execute(f"select grain, metric from {FROZEN_METRICS}").fetchall())
+    written = {
+        (grain, metric)
+        for group in metric_groups(manifest, catalog)
+        for grain in group.grains
+        for metric in group.metrics
+    }
+    return dt.date(boundary.year, 1, 1) if written <= archived else None
+
+
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, name = table.split(".")
     return bool(
@@ -867,12 +954,23 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def build_kpi_tables(
-    con: duckdb.DuckDBPyConnection, project_dir: Path, manifest: dict, catalog: pl.DataFrame
+    con: duckdb.DuckDBPyConnection,
+    project_dir: Path,
+    manifest: dict,
+    catalog: pl.DataFrame,
+    since: dt.date | None = None,
 ) -> dict:
-    """Create kpi.metrics_<grain> in the connected warehouse; return counts and timings."""
+    """Create kpi.metrics_<grain> in the connected warehouse; return counts and timings. With
+    `since` (frozen_periods_reused_before), only the periods starting on or after it."""
     semantics = Semantics(con, manifest)
     measures, metrics = month_cell_companions(semantics, manifest)
     generator = MetricSql(project_dir, semantics.per_month_metrics() + metrics, measures)
+    reach = _months_reached_back(manifest)
+    if reach is None:
+        since = None
+    if since is not None:
+        # The facts a period from `since` on can count, its rolling windows' months included.
+        generator.fact_conditions = _facts_from(manifest, add_months(since, -reach))
     con.execute(f"create schema if not exists {KPI_SCHEMA}")
     started = time.monotonic()
     queries = 0
@@ -882,7 +980,7 @@ def build_kpi_tables(
     # of millions of rows at 100,000 employees, and held whole as frames they were the night's
     # peak memory. The live tables are replaced only once every answer is in.
     _create_building_tables(con, plans)
-    rows = _KpiRows(con)
+    rows = _KpiRows(con, since)
     shared = _shared_month_cells(plans, semantics, generator, manifest)
     own = {
         (index, grain): _Cells(
@@ -934,6 +1032,7 @@ def build_kpi_tables(
     generator.save()
     return {
         "queries": queries,
+        "computed_from": str(since) if since else None,
         "seconds": round(time.monotonic() - started, 1),
         "rows": rows.counts,
         "slowest": [f"{what}: {seconds} s" for seconds, what in sorted(slowest, reverse=True)[:5]],
@@ -951,8 +1050,8 @@ def freeze_closed_periods(con: duckdb.DuckDBPyConnection, hr_horizon: dt.date) -
     HR retention horizon (plus a margin) are archived in kpi_frozen once and from then on replace
     what this run computed. The people in them may since have been removed (AVG retention,
     ingestion/retention.py); the aggregates that no longer identify anyone stay."""
-    frozen_before = add_months(hr_horizon.replace(day=1), FREEZE_MARGIN_MONTHS)
-    rolling_frozen_before = add_months(frozen_before, ROLLING_WINDOW_MONTHS)
+    boundary = add_months(hr_horizon.replace(day=1), FREEZE_MARGIN_MONTHS)
+    rolling_boundary = add_months(boundary, ROLLING_WINDOW_MONTHS)
     con.execute(f"create schema if not exists {FROZEN_SCHEMA}")
     con.execute(
         f"create table if not exists {FROZEN_BOUNDARY} (frozen_before date, frozen_at timestamp)"
@@ -968,7 +1067,7 @@ def freeze_closed_periods(con: duckdb.DuckDBPyConnection, hr_horizon: dt.date) -
             f"period_start, cast(dimension as varchar) as dimension, member, value "
             f"from {live} limit 0"
         )
-        bounds = {"frozen": frozen_before, "rolling": rolling_frozen_before}
+        bounds = {"frozen": boundary, "rolling": rolling_boundary}
         # Only periods frozen by an earlier run are replaced: one frozen now is, row for row, what
         # this run computed (36 million rows at 100,000 employees, rewritten for nothing).
         con.execute(
@@ -990,8 +1089,17 @@ def freeze_closed_periods(con: duckdb.DuckDBPyConnection, hr_horizon: dt.date) -
         )
         con.execute("drop table earlier_frozen")
         counts[frozen] = con.sql(f"select count(*) from {frozen}").fetchall()[0][0]
-    con.execute(f"insert into {FROZEN_BOUNDARY} values (?, current_timestamp)", [frozen_before])
-    return {"frozen_before": str(frozen_before), "rows": counts}
+    con.execute(f"create table if not exists {FROZEN_METRICS} (grain varchar, metric varchar)")
+    for grain in GRAINS:
+        # Every metric with a figure now: each of its closed periods with a figure is archived.
+        con.execute(
+            f"insert into {FROZEN_METRICS} select distinct ?, cast(metric as varchar) "
+            f"from {table_name(grain)} where cast(metric as varchar) not in "
+            f"(select metric from {FROZEN_METRICS} where grain = ?)",
+            [grain, grain],
+        )
+    con.execute(f"insert into {FROZEN_BOUNDARY} values (?, current_timestamp)", [boundary])
+    return {"frozen_before": str(boundary), "rows": counts}
 
 
 def _empty() -> pl.DataFrame:

@@ -1,10 +1,17 @@
 """Closed KPI periods stay as first published when retention removes the people in them."""
 
 import datetime as dt
+import json
 
 import duckdb
 
-from metrics.kpi_tables import freeze_closed_periods
+from metrics.catalog import PROJECT_ROOT, build_catalog
+from metrics.kpi_tables import (
+    FROZEN_METRICS,
+    freeze_closed_periods,
+    frozen_periods_reused_before,
+    metric_groups,
+)
 from metrics.query import GRAINS
 
 HORIZON = dt.date(2021, 12, 31)  # HR window: employment that ended before this day is removed
@@ -76,3 +83,31 @@ def test_a_later_horizon_freezes_more_and_never_rewrites_what_was_frozen():
     assert month[("headcount", "2022-02-01", "total", None)] == 100.0
     assert month[("headcount", "2022-03-01", "total", None)] == 90.0
     assert month[("headcount", "2022-04-01", "total", None)] == 80.0
+
+
+MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "semantic_manifest.json"
+
+
+def test_a_later_run_computes_the_periods_from_the_year_of_the_archives_boundary_on():
+    manifest = json.loads(MANIFEST.read_text())
+    catalog = build_catalog(manifest)
+    con = duckdb.connect()
+    build(con, 100.0)
+    written = sorted(
+        {(grain, metric) for group in metric_groups(manifest, catalog)
+         for grain in group.grains for metric in group.metrics}
+    )  # fmt: skip
+    for grain, metric in written:
+        con.execute(
+            f"insert into kpi.metrics_{grain} values (?, '2021-01-01', 'total', null, 1)", [metric]
+        )
+    # Nothing frozen yet: every period is computed.
+    assert frozen_periods_reused_before(con, manifest, catalog) is None
+    freeze_closed_periods(con, HORIZON)  # frozen before 2022-03-01
+    assert frozen_periods_reused_before(con, manifest, catalog) == dt.date(2022, 1, 1)
+    # A metric without a figure in the archive (new, or none so far): its closed periods have
+    # not been published yet, so all are computed.
+    con.execute(f"delete from {FROZEN_METRICS} where metric = ?", [written[0][1]])
+    assert frozen_periods_reused_before(con, manifest, catalog) is None
+    freeze_closed_periods(con, HORIZON)
+    assert frozen_periods_reused_before(con, manifest, catalog) == dt.date(2022, 1, 1)

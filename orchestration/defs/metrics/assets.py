@@ -10,7 +10,11 @@ from ingestion.duckdb_memory import bounded_connect
 from ingestion.retention import forget_pending_keys, hr_horizon, pending_keys
 from metrics.catalog import CATALOG_TABLE, catalog_from_project
 from metrics.dashboard import write_dashboard
-from metrics.kpi_tables import build_kpi_tables, freeze_closed_periods
+from metrics.kpi_tables import (
+    build_kpi_tables,
+    freeze_closed_periods,
+    frozen_periods_reused_before,
+)
 from metrics.publish import publish, remove_people_from_old_copies
 from metrics.published import published_tables
 from metrics.survey import publish_survey_results
@@ -72,7 +76,8 @@ def kpi_tables(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "semantic_manifest.json").read_text())
     with peoplemart.connect() as con:
         catalog = con.sql(f"select * from {CATALOG_TABLE}").pl()
-        summary = build_kpi_tables(con, DBT_PROJECT_DIR, manifest, catalog)
+        since = frozen_periods_reused_before(con, manifest, catalog)
+        summary = build_kpi_tables(con, DBT_PROJECT_DIR, manifest, catalog, since)
         horizon = hr_horizon(con, peoplemart.retention_policy())
         if horizon:
             frozen = freeze_closed_periods(con, horizon)
