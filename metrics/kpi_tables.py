@@ -172,6 +172,20 @@ def _inlined(sql: str) -> str:
     return _SEMANTIC_MODEL_CTE.sub(r"\1\2 AS NOT MATERIALIZED (", sql)
 
 
+@dataclass(frozen=True)
+class _FactsRead:
+    """The rows of each semantic model the queries of periods from one day on read: per
+    (relation, model) the condition they meet (_facts_from). A rolling window reaches months
+    before its period: the queries of `windowed` metrics read from `window_from` on."""
+
+    own: dict[tuple[str, str], str]
+    window_from: dict[tuple[str, str], str]
+    windowed: frozenset[str]
+
+    def conditions(self, metrics: list[str]) -> dict[tuple[str, str], str]:
+        return self.window_from if self.windowed.intersection(metrics) else self.own
+
+
 # MetricFlow reads a semantic model as `FROM <relation> <model>_src_<n>`.
 _SEMANTIC_MODEL_READ = re.compile(r'FROM ("[^"]+"\."[^"]+"\."[^"]+") (\w+)_src_(\d+)')
 
@@ -229,8 +243,8 @@ class MetricSql:
         self._cache = json.loads(self._cache_path.read_text()) if self._cache_path.exists() else {}
         self._planned = 0
         self._engine = None
-        # Per semantic model read, the condition its rows must meet (_facts_from); none: all.
-        self.fact_conditions: dict[tuple[str, str], str] = {}
+        # Which rows of each semantic model a query reads (_FactsRead); None: all.
+        self.facts: _FactsRead | None = None
 
     def _metricflow(self):
         from dbt_metricflow.cli.dbt_connectors.dbt_config_accessor import dbtArtifacts
@@ -269,7 +283,8 @@ class MetricSql:
             request = MetricFlowQueryRequest.create(metric_names=metrics, group_by_names=group_by)
             self._cache[key] = self._metricflow().explain(request).sql_statement.sql
             self._planned += 1
-        return _reading_only(_inlined(self._cache[key]), self.fact_conditions)
+        conditions = self.facts.conditions(metrics) if self.facts else {}
+        return _reading_only(_inlined(self._cache[key]), conditions)
 
     def save(self) -> None:
         """Keep newly planned SQL for the next night (written whole, then renamed)."""
@@ -969,8 +984,14 @@ def build_kpi_tables(
     if reach is None:
         since = None
     if since is not None:
-        # The facts a period from `since` on can count, its rolling windows' months included.
-        generator.fact_conditions = _facts_from(manifest, add_months(since, -reach))
+        windowed = {name for name in semantics.definitions
+                    if _is_rolling(name, semantics.definitions)}  # fmt: skip
+        windowed |= {companion for companion, _ in semantics.windowed.values()}
+        generator.facts = _FactsRead(
+            own=_facts_from(manifest, since),
+            window_from=_facts_from(manifest, add_months(since, -reach)),
+            windowed=frozenset(windowed),
+        )
     con.execute(f"create schema if not exists {KPI_SCHEMA}")
     started = time.monotonic()
     queries = 0
