@@ -939,7 +939,8 @@ def frozen_periods_reused_before(con: duckdb.DuckDBPyConnection, manifest: dict,
                                  catalog: pl.DataFrame) -> dt.date | None:  # fmt: skip
     """From which day on a run must compute KPI periods itself: every period before it is a
     closed one the frozen archive replaces (freeze_closed_periods), so computing it is work
-    thrown away (two thirds of the KPI tables of ten years with a two-year HR window). None
+    thrown away (eight of ten years with a two-year HR window: the 100,000-employee KPI tables
+    40-48 s instead of 100 s, DECISIONS.md 2026-12-03, session 27). None
     (compute all) before the first freeze, and when a metric has nothing in the archive yet (a
     new metric, or one without a figure so far): its closed periods are computed and frozen.
 
