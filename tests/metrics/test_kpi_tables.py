@@ -19,12 +19,13 @@ from metrics.kpi_tables import (
     SUMMED,
     MetricSql,
     _Cells,
-    _from_months,
+    _grouping_set,
     _ModelCells,
     _month_rollup,
     _Plan,
     _rolls_up,
     _shared_month_cells,
+    _summed_from_cells,
     metric_groups,
     month_cell_companions,
 )
@@ -147,9 +148,11 @@ def quarter_from_months(rollup: dict) -> dict:
     )
     cells = _Cells(None, None, [], "metric_time__month", [], rollup)
     leaves = list(rollup)
-    sql = _from_months(cells, "kpi_cells_org", ["metric_time__quarter",
-                       "segment__org_level_4"], "quarter", leaves)  # fmt: skip
-    rows = con.sql(f"select * from ({sql}) order by segment__org_level_4").fetchall()
+    sql = _summed_from_cells(cells, "kpi_cells_org", [["metric_time__quarter",
+                             "segment__org_level_4"]], "quarter", leaves)  # fmt: skip
+    rows = con.sql(
+        f"select * exclude (kpi_grouping_set) from ({sql}) order by segment__org_level_4"
+    ).fetchall()
     return {row[1]: row[2:] for row in rows}
 
 
@@ -160,6 +163,34 @@ def test_a_month_end_figure_of_a_quarter_is_its_last_months_and_null_for_a_unit_
     # MetricFlow's SQL, which then has no other measure to outer-join).
     assert quarter_from_months({"headcount": LAST_MONTH}) == {"A": (12,)}
     assert quarter_from_months({"hires": SUMMED}) == {"A": (3,), "B": (3,)}
+
+
+def test_the_splits_of_one_cell_table_are_summed_in_one_query_and_told_apart():
+    """Total, by org unit and by job family from one table: a null unit (people directly in a
+    unit above the level) is a member of its own, not the total; each answer has its own
+    split column only."""
+    con = duckdb.connect()
+    con.execute(
+        "create temp table kpi_cells_org as select * from (values "
+        "(date '2024-01-01', 'A', 'x', 10), (date '2024-01-01', null, 'x', 5), "
+        "(date '2024-01-01', 'A', 'y', 1), (date '2024-02-01', 'A', 'x', 7)) "
+        "as t(metric_time__month, segment__org_level_4, segment__job_family, heads)"
+    )
+    cells = _Cells(None, None, [], "metric_time__month", [], {})
+    time = "metric_time__month"
+    group_bys = [[time], [time, "segment__org_level_4"], [time, "segment__job_family"]]
+    summed = con.sql(_summed_from_cells(cells, "kpi_cells_org", group_bys, "month", ["heads"])).pl()
+    splits = ["segment__org_level_4", "segment__job_family"]
+
+    def rows(group_by):
+        answer = _grouping_set(summed, splits, group_by)
+        assert answer.columns == [*group_by, "heads"]
+        return sorted(answer.iter_rows(), key=lambda row: tuple(str(v) for v in row))
+
+    january, february = dt.date(2024, 1, 1), dt.date(2024, 2, 1)
+    assert rows(group_bys[0]) == [(january, 16), (february, 7)]
+    assert rows(group_bys[1]) == [(january, "A", 11), (january, None, 5), (february, "A", 7)]
+    assert rows(group_bys[2]) == [(january, "x", 15), (january, "y", 1), (february, "x", 7)]
 
 
 @pytest.fixture
