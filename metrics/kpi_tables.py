@@ -186,8 +186,9 @@ class _FactsRead:
         return self.window_from if self.windowed.intersection(metrics) else self.own
 
 
-# MetricFlow reads a semantic model as `FROM <relation> <model>_src_<n>`.
-_SEMANTIC_MODEL_READ = re.compile(r'FROM ("[^"]+"\."[^"]+"\."[^"]+") (\w+)_src_(\d+)')
+# MetricFlow reads a semantic model as `FROM <relation> <model>_src_<n>` (a cumulative metric's
+# own SQL joins it to the time spine: `JOIN <relation> <model>_src_<n>`).
+_SEMANTIC_MODEL_READ = re.compile(r'(FROM|JOIN)\s+("[^"]+"\."[^"]+"\."[^"]+")\s+(\w+)_src_(\d+)')
 
 
 def _reading_only(sql: str, conditions: dict[tuple[str, str], str]) -> str:
@@ -196,11 +197,11 @@ def _reading_only(sql: str, conditions: dict[tuple[str, str], str]) -> str:
         return sql
 
     def restricted(read: re.Match) -> str:
-        relation, model, number = read.groups()
+        keyword, relation, model, number = read.groups()
         condition = conditions.get((relation, model))
         if condition is None:
             return read.group(0)
-        return f"FROM (select * from {relation} where {condition}) {model}_src_{number}"
+        return f"{keyword} (select * from {relation} where {condition}) {model}_src_{number}"
 
     return _SEMANTIC_MODEL_READ.sub(restricted, sql)
 

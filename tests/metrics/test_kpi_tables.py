@@ -19,6 +19,8 @@ from metrics.kpi_tables import (
     SUMMED,
     MetricSql,
     _Cells,
+    _facts_from,
+    _FactsRead,
     _grouping_set,
     _ModelCells,
     _month_rollup,
@@ -274,6 +276,46 @@ def test_every_semantic_model_cte_is_read_in_place_and_the_sql_still_parses():
     assert len(ctes) >= 2
     assert all(marked for _, marked in ctes), ctes
     [[parsed]] = duckdb.sql("select json_serialize_sql($sql)", params={"sql": sql}).fetchall()
+    assert json.loads(parsed)["error"] is False
+
+
+def test_a_later_nights_sql_reads_each_semantic_model_from_the_first_period_computed():
+    """Every semantic model with measures, asked through one of its metrics: its read is cut on
+    each time axis its measures are aggregated on (a sick spell by its start or its end), a
+    rolling metric's a year earlier, and DuckDB still parses the statement. A read left uncut
+    would give the same figures slower; this pins that MetricFlow's SQL is still recognised."""
+    manifest = json.loads(MANIFEST.read_text())
+    since, year_before = dt.date(2024, 1, 1), dt.date(2023, 1, 1)
+    generator = MetricSql(MANIFEST.parent.parent)
+    generator.facts = _FactsRead(
+        own=_facts_from(manifest, since),
+        window_from=_facts_from(manifest, year_before),
+        windowed=frozenset({"leaver_count_rolling_12m"}),
+    )
+    measures = {
+        m["name"]: model for model in manifest["semantic_models"] for m in model["measures"]
+    }
+    asked = {}
+    for metric in manifest["metrics"]:
+        if metric["type"] == "simple":
+            model = measures[metric["type_params"]["measure"]["name"]]
+            asked.setdefault(model["name"], (model, metric["name"]))
+    assert len(asked) == sum(1 for m in manifest["semantic_models"] if m["measures"])
+    for model, metric in asked.values():
+        # By year: some metrics are kept per year only.
+        sql = generator.sql([metric], ["metric_time__year"])
+        relation = model["node_relation"]["relation_name"]
+        assert f"FROM (select * from {relation} where (" in sql, model["name"]
+        assert f"date '{since}'" in sql and f"date '{year_before}'" not in sql
+        [[parsed]] = duckdb.sql("select json_serialize_sql($sql)", params={"sql": sql}).fetchall()
+        assert json.loads(parsed)["error"] is False, model["name"]
+    spells = generator.sql(["sick_spells", "ended_sick_spells"], ["metric_time__month"])
+    assert "(spell_start_date) >= date '2024-01-01' or (ended_date) >= date '2024-01-01'" in spells
+    # MetricFlow's own cumulative SQL joins the facts to the time spine.
+    rolling = generator.sql(["leaver_count_rolling_12m"], ["metric_time__month"])
+    assert 'JOIN (select * from "warehouse"."marts"."fct_workforce_monthly" where (' in rolling
+    assert f"date '{year_before}'" in rolling and f"date '{since}'" not in rolling
+    [[parsed]] = duckdb.sql("select json_serialize_sql($sql)", params={"sql": rolling}).fetchall()
     assert json.loads(parsed)["error"] is False
 
 
