@@ -109,6 +109,8 @@ class RunReport:
     retention: dict = field(default_factory=dict)
     duckdb_memory_limit: str = ""
     dbt_threads: str = ""
+    # The first KPI period this run computed, or "every period" (metrics/kpi_tables.py).
+    kpi_periods_computed_from: str = ""
 
     @property
     def failed_checks(self) -> list[dict]:
@@ -198,6 +200,10 @@ def run_pipeline(home: Path, landing: Path, echo=print, job_name: str = "nightly
         elif event.event_type_value == "STEP_UP_FOR_RETRY":
             report.retries.append({"step": event.step_key, "error": _innermost_error(event)})
     report.files = _file_results(home / "warehouse.duckdb", result.run_id)
+    for materialization in result.asset_materializations_for_node("kpi_tables"):
+        computed_from = materialization.metadata.get("periods_computed_from")
+        if computed_from is not None:
+            report.kpi_periods_computed_from = computed_from.value
     retention = home / "retention" / f"{result.run_id}.json"
     if retention.exists():
         report.retention = json.loads(retention.read_text())

@@ -743,6 +743,10 @@ def test_people_past_their_window_leave_every_layer_and_the_closed_figures_stay(
     )
     assert result.returncode == 0, result.stdout[-4000:]
     assert f"retention (as of 2023-12-31): {len(past)} people past their window" in result.stdout
+    # The first night computed every KPI period; this one those from the year of the boundary.
+    reports = sorted((json.loads(p.read_text()) for p in (copy / "runs").glob("*.json")),
+                     key=lambda r: r["started_at"])  # fmt: skip
+    assert [r["kpi_periods_computed_from"] for r in reports] == ["every period", "2022-01-01"]
     report = max(
         (json.loads(p.read_text()) for p in (copy / "retention").glob("*.json")),
         key=lambda r: len(r["rows_removed"]),
