@@ -296,6 +296,11 @@ class MetricSql:
         os.replace(staged, self._cache_path)
 
 
+def agg_time_axis(measure: dict, model: dict) -> str:
+    """The time dimension a measure's periods are counted on: its own, or its model's default."""
+    return measure.get("agg_time_dimension") or (model.get("defaults") or {})["agg_time_dimension"]
+
+
 def metric_groups(manifest: dict, catalog: pl.DataFrame) -> list[MetricGroup]:
     """Which metrics go into the tables, at which grains, split by which dimensions."""
     model_of_measure, time_grain = {}, {}
@@ -305,11 +310,9 @@ def metric_groups(manifest: dict, catalog: pl.DataFrame) -> list[MetricGroup]:
             for d in model["dimensions"]
             if d["type"] == "time"
         }
-        default_time = (model.get("defaults") or {}).get("agg_time_dimension")
         for measure in model["measures"]:
             model_of_measure[measure["name"]] = model["name"]
-            agg_time = measure.get("agg_time_dimension") or default_time
-            time_grain[measure["name"]] = granularity[agg_time]
+            time_grain[measure["name"]] = granularity[agg_time_axis(measure, model)]
     allowed = {row["name"]: row["dimensions"].split(", ") for row in catalog.to_dicts()}
     definitions = {m["name"]: m for m in manifest["metrics"]}
     grouped: dict[tuple, list[str]] = defaultdict(list)
@@ -829,7 +832,7 @@ def _time_kind(semantics: Semantics, measure: dict, model: dict) -> str | None:
     day or month axis), the last month's (a month-end figure), or neither (None)."""
     if semantics.aggregation[measure["name"]] not in ADDITIVE_AGGREGATIONS:
         return None
-    agg_time = measure.get("agg_time_dimension") or model["defaults"]["agg_time_dimension"]
+    agg_time = agg_time_axis(measure, model)
     granularity = next(
         d["type_params"]["time_granularity"] for d in model["dimensions"] if d["name"] == agg_time
     )
@@ -947,9 +950,7 @@ def _facts_from(manifest: dict, first_day: dt.date) -> dict[tuple[str, str], str
             continue
         columns = {d["name"]: d.get("expr") or d["name"] for d in model["dimensions"]
                    if d["type"] == "time"}  # fmt: skip
-        default = (model.get("defaults") or {}).get("agg_time_dimension")
-        axes = dict.fromkeys(columns[m.get("agg_time_dimension") or default]
-                             for m in model["measures"])  # fmt: skip
+        axes = dict.fromkeys(columns[agg_time_axis(m, model)] for m in model["measures"])
         conditions[(model["node_relation"]["relation_name"], model["name"])] = " or ".join(
             f"({axis}) >= date '{first_day.isoformat()}'" for axis in axes
         )
@@ -1104,22 +1105,30 @@ def build_kpi_tables(
 # Periods freeze a little ahead of the retention horizon, so that the people who cross it before
 # the next run are already counted in frozen figures when retention removes them.
 FREEZE_MARGIN_MONTHS = 3
-ROLLING_WINDOW_MONTHS = 12
 
 
-def freeze_closed_periods(con: duckdb.DuckDBPyConnection, hr_horizon: dt.date) -> dict:
+def freeze_closed_periods(con: duckdb.DuckDBPyConnection, hr_horizon: dt.date,
+                          manifest: dict) -> dict:  # fmt: skip
     """Keep closed periods as they were first published: figures of periods starting before the
     HR retention horizon (plus a margin) are archived in kpi_frozen once and from then on replace
     what this run computed. The people in them may since have been removed (AVG retention,
     ingestion/retention.py); the aggregates that no longer identify anyone stay."""
     boundary = add_months(hr_horizon.replace(day=1), FREEZE_MARGIN_MONTHS)
-    rolling_boundary = add_months(boundary, ROLLING_WINDOW_MONTHS)
+    definitions = {metric["name"]: metric for metric in manifest["metrics"]}
+    rolling = sorted(name for name in definitions if _is_rolling(name, definitions))
+    # A rolling figure counts the months of its window before its own: it closes as many months
+    # later (the same reach the KPI tables read back for). One whose window has no bound never
+    # closes, so it is never frozen.
+    reach = _months_reached_back(manifest)
+    rolling_boundary = None if reach is None else add_months(boundary, reach)
     con.execute(f"create schema if not exists {FROZEN_SCHEMA}")
     con.execute(
         f"create table if not exists {FROZEN_BOUNDARY} (frozen_before date, frozen_at timestamp)"
     )
-    # A rolling figure reaches back a year: it is closed a year later than its month.
-    closed = "period_start < case when metric like '%rolling_12m%' then $rolling else $frozen end"
+    closed = (
+        "period_start < case when list_contains($rolling_metrics, cast(metric as varchar)) "
+        "then $rolling else $frozen end"
+    )
     counts = {}
     for grain in GRAINS:
         live, frozen = table_name(grain), f"{FROZEN_SCHEMA}.metrics_{grain}"
@@ -1129,7 +1138,7 @@ def freeze_closed_periods(con: duckdb.DuckDBPyConnection, hr_horizon: dt.date) -
             f"period_start, cast(dimension as varchar) as dimension, member, value "
             f"from {live} limit 0"
         )
-        bounds = {"frozen": boundary, "rolling": rolling_boundary}
+        bounds = {"frozen": boundary, "rolling": rolling_boundary, "rolling_metrics": rolling}
         # Only periods frozen by an earlier run are replaced: one frozen now is, row for row, what
         # this run computed (36 million rows at 100,000 employees, rewritten for nothing).
         con.execute(

@@ -80,7 +80,7 @@ def kpi_tables(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
         summary = build_kpi_tables(con, DBT_PROJECT_DIR, manifest, catalog, since)
         horizon = hr_horizon(con, peoplemart.retention_policy())
         if horizon:
-            frozen = freeze_closed_periods(con, horizon)
+            frozen = freeze_closed_periods(con, horizon, manifest)
             context.log.info(f"kpi tables: periods before {frozen['frozen_before']} frozen")
     context.log.info(f"kpi tables: {summary}")
     return dg.MaterializeResult(
