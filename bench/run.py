@@ -445,40 +445,43 @@ def step_exponents(results: list[dict]) -> dict[str, dict[str, float | None]]:
     return steps
 
 
-def _stages_by_time(night: dict) -> str:
-    parts = sorted(night["extra"]["stages"], key=lambda p: p["seconds"], reverse=True)
-    return ", ".join(f"{p['stage']} {p['seconds']} s" for p in parts)
-
-
-def _dominant(result: dict) -> str:
-    parts = _stage(result, "full night")["extra"]["stages"]
+def _dominant(result: dict, night_name: str = "full night") -> str:
+    """Where a night's time goes: its slowest stage (for the dbt build, its slowest models and
+    node time), the fixed start-up cost, the other stages slowest first, and steps that left a
+    core idle."""
+    night = _stage(result, night_name)
+    parts = night["extra"]["stages"]
     top = max(parts, key=lambda p: p["seconds"])
     total = sum(p["seconds"] for p in parts)
-    areas = _stage(result, "full night")["extra"]["dbt_model_seconds_by_area"]
+    areas = night["extra"]["dbt_model_seconds_by_area"]
     where = ""
     if top["stage"] == "dbt build" and areas:
         area, seconds = next(iter(areas.items()))
         where = f"; within it the dbt models in {area} ({seconds} s)"
-        nodes = _stage(result, "full night")["extra"].get("dbt_nodes")
+        nodes = night["extra"].get("dbt_nodes")
         if nodes:
             slowest = ", ".join(f"{name} {s} s" for name, s in nodes["slowest_models"].items())
-            threads = _stage(result, "full night")["extra"].get("dbt_threads")
+            threads = night["extra"].get("dbt_threads")
             where += (
                 f"; slowest models {slowest}; models {nodes['model_seconds']} s and tests "
                 f"{nodes['test_seconds']} s of node time"
                 + (f" ({threads} dbt threads)" if threads else "")
             )
     start_up = next(p["seconds"] for p in parts if p["stage"] == START_UP)
-    dbt_start_up = _stage(result, "full night")["extra"].get("dbt_start_up_seconds") or 0
+    dbt_start_up = night["extra"].get("dbt_start_up_seconds") or 0
     fixed = (
         f"; fixed start-up cost {round(start_up + dbt_start_up, 1)} s (imports, Dagster and run "
         f"report {start_up} s; dbt start-up and parse {dbt_start_up} s)"
     )
-    retried = _retried(_stage(result, "full night"))
-    idle = _idle_core(_stage(result, "full night"))
+    others = sorted(
+        (p for p in parts if p is not top and p["stage"] != START_UP),
+        key=lambda p: p["seconds"],
+        reverse=True,
+    )
+    then = "; then " + ", ".join(f"{p['stage']} {p['seconds']} s" for p in others) if others else ""
     return (
-        f"{top['stage']} dominates: {top['seconds']} s of {round(total)} s{where}{fixed}{idle}"
-        f"{retried}"
+        f"{top['stage']} dominates: {top['seconds']} s of {round(total)} s{where}{then}{fixed}"
+        f"{_idle_core(night)}{_retried(night)}"
     )
 
 
@@ -535,7 +538,7 @@ def targets(results: list[dict], exponents: dict, steps: dict | None = None) -> 
                     "100k x 10y incremental night under 5 minutes",
                     f"{night['seconds']} s",
                     night["seconds"] < TARGETS["full_night_seconds_at_100k"],
-                    _stages_by_time(night),
+                    _dominant(by_size[100_000], "incremental night"),
                 )
             )
     if 1_000_000 in by_size:
