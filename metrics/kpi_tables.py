@@ -350,6 +350,12 @@ def _is_rolling(name: str, definitions: dict) -> bool:
     return any(_is_rolling(m["name"], definitions) for m in inputs)
 
 
+def _rolling_metrics(definitions: dict) -> set[str]:
+    """The metrics whose figure counts months before its own period: the KPI tables read their
+    facts further back, and the freeze closes them later."""
+    return {name for name in definitions if _is_rolling(name, definitions)}
+
+
 def _owned_by(dimension: str, models: tuple[str, ...], manifest: dict) -> bool:
     """An event dimension splits a metric only if every model it reads has that dimension."""
     entity = DIMENSIONS[dimension].split("__")[0]
@@ -1026,8 +1032,7 @@ def build_kpi_tables(
     if reach is None:
         since = None
     if since is not None:
-        windowed = {name for name in semantics.definitions
-                    if _is_rolling(name, semantics.definitions)}  # fmt: skip
+        windowed = _rolling_metrics(semantics.definitions)
         windowed |= {companion for companion, _ in semantics.windowed.values()}
         generator.facts = _FactsRead(
             own=_facts_from(manifest, since),
@@ -1115,7 +1120,7 @@ def freeze_closed_periods(con: duckdb.DuckDBPyConnection, hr_horizon: dt.date,
     ingestion/retention.py); the aggregates that no longer identify anyone stay."""
     boundary = add_months(hr_horizon.replace(day=1), FREEZE_MARGIN_MONTHS)
     definitions = {metric["name"]: metric for metric in manifest["metrics"]}
-    rolling = sorted(name for name in definitions if _is_rolling(name, definitions))
+    rolling = sorted(_rolling_metrics(definitions))
     # A rolling figure counts the months of its window before its own: it closes as many months
     # later (the same reach the KPI tables read back for). One whose window has no bound never
     # closes, so it is never frozen.
