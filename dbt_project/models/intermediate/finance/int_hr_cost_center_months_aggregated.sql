@@ -1,15 +1,14 @@
 {{ config(materialized="table") }}
 -- A table, not a view: the reconciliation and the grain test each computed it again from the
--- 13 million FTE pieces at 100,000 employees, for 170,000 rows.
+-- 13 million pieces at 100,000 employees, for 170,000 rows.
 -- HR's side of the reconciliation per contract cost center and month: average FTE (FTE days /
 -- days of the month), employees with a contract on the cost center on the month's last day, and
--- salary pro rata (monthly salary x days / days of the month), from the day-exact FTE pieces.
+-- salary pro rata (monthly salary x days / days of the month), from the day-exact pieces.
 with
 
 pieces as (
 
     select * from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'fte'
 
 ),
 

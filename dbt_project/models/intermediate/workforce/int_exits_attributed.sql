@@ -13,7 +13,7 @@ coverage as (
             partition by employment_period_key order by sub_to desc nulls last
         ) as reverse_order
     from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'coverage'
+    where is_coverage = true
 
 ),
 

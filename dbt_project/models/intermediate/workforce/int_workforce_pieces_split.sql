@@ -9,8 +9,11 @@
 -- Day-exact pieces of employment: each piece lies in one month and has one value of every
 -- slicing attribute (org unit, job, cost center, contract type, manager, gender, age band and
 -- tenure band), so the monthly facts can be summed by any of them without an employee x day table.
--- Two kinds of piece: `coverage` counts each employed day once (headcount), `fte` keeps every
--- contract (concurrent contracts add up in FTE).
+-- Every contract's days count in FTE (concurrent contracts add up); `is_coverage` marks the
+-- pieces whose days count as employed days (headcount): each day once. Readers filter on
+-- `is_coverage = true`, not the bare column: DuckDB guesses a fifth of the rows pass a bare
+-- boolean but half pass an equality, and with the guess of a fifth it hashed the wrong side of
+-- fct_nulverzuim_periods' join and ran out of its 2.8GB bound at 100,000 employees.
 -- Pieces are split at band boundaries and given their attributes before they are cut into months:
 -- a contract has a handful of pieces but ~20 piece-months, and the joins, band arithmetic and
 -- segment hash cost per row.
@@ -66,39 +69,22 @@ contracts_ordered as (
 
 ),
 
-coverage_pieces as (
-
-    select
-        {{ carried_columns | join(',\n        ') }},
-        cast(0 as {{ dbt.type_numeric() }}) as parttime_factor,
-        'coverage' as piece_kind,
-        case
-            when covered_until >= valid_from then {{ dbt.dateadd('day', 1, 'covered_until') }}
-            else valid_from
-        end as piece_from,
-        effective_to as piece_to
-    from contracts_ordered
-    where covered_until is null or covered_until < effective_to
-
-),
-
-fte_pieces as (
+-- One piece per contract. FTE counts every contract's days; employed days (headcount) count
+-- each day once, on the first contract that covers it: from `coverage_from` on (null when earlier
+-- contracts cover all its days). One row then serves both, where a piece per kind wrote every
+-- contract's months twice (13 of the 26 million rows at 100,000 employees were the same days).
+pieces as (
 
     select
         {{ carried_columns | join(',\n        ') }},
         cast(parttime_factor as {{ dbt.type_numeric() }}) as parttime_factor,
-        'fte' as piece_kind,
         valid_from as piece_from,
-        effective_to as piece_to
-    from contracts
-
-),
-
-pieces as (
-
-    select * from coverage_pieces
-    union all
-    select * from fte_pieces
+        effective_to as piece_to,
+        case
+            when covered_until is null or covered_until < valid_from then valid_from
+            when covered_until < effective_to then {{ dbt.dateadd('day', 1, 'covered_until') }}
+        end as coverage_from
+    from contracts_ordered
 
 ),
 
@@ -120,7 +106,7 @@ pieces_in_range as (
         pieces.{{ column }},
         {% endfor %}
         pieces.parttime_factor,
-        pieces.piece_kind,
+        pieces.coverage_from,
         case
             when pieces.piece_from > history.first_day then pieces.piece_from
             else history.first_day
@@ -165,11 +151,11 @@ band_boundaries as (
 
 ),
 
+-- Where a piece is split: at band boundaries, and where its days start to count as employed days.
 boundary_hits as (
 
     select
         pieces_in_range.contract_id,
-        pieces_in_range.piece_kind,
         band_boundaries.boundary_date
     from pieces_in_range
     inner join band_boundaries
@@ -178,6 +164,13 @@ boundary_hits as (
         and band_boundaries.boundary_date <= pieces_in_range.piece_to
     where band_boundaries.employment_period_key is null
         or band_boundaries.employment_period_key = pieces_in_range.employment_period_key
+    union all
+    select
+        contract_id,
+        coverage_from as boundary_date
+    from pieces_in_range
+    where coverage_from > piece_from
+        and coverage_from <= piece_to
 
 ),
 
@@ -185,16 +178,14 @@ split_points as (
 
     select distinct
         pieces_in_range.contract_id,
-        pieces_in_range.piece_kind,
         pieces_in_range.piece_from as point_from
     from pieces_in_range
     inner join (
-        select distinct contract_id, piece_kind from boundary_hits
+        select distinct contract_id from boundary_hits
     ) as hit_pieces
         on pieces_in_range.contract_id = hit_pieces.contract_id
-        and pieces_in_range.piece_kind = hit_pieces.piece_kind
     union
-    select contract_id, piece_kind, boundary_date as point_from
+    select contract_id, boundary_date as point_from
     from boundary_hits
 
 ),
@@ -203,11 +194,9 @@ split_ranges as (
 
     select
         contract_id,
-        piece_kind,
         point_from as sub_from,
         {{ dbt.dateadd('day', -1,
-            'lead(point_from) over (partition by contract_id, piece_kind '
-            ~ 'order by point_from)') }} as next_to
+            'lead(point_from) over (partition by contract_id order by point_from)') }} as next_to
     from split_points
 
 ),
@@ -219,13 +208,12 @@ sub_pieces as (
         pieces_in_range.{{ column }},
         {% endfor %}
         pieces_in_range.parttime_factor,
-        pieces_in_range.piece_kind,
+        pieces_in_range.coverage_from,
         coalesce(split_ranges.sub_from, pieces_in_range.piece_from) as sub_from,
         coalesce(split_ranges.next_to, pieces_in_range.piece_to) as sub_to
     from pieces_in_range
     left join split_ranges
         on pieces_in_range.contract_id = split_ranges.contract_id
-        and pieces_in_range.piece_kind = split_ranges.piece_kind
 
 ),
 
@@ -289,7 +277,7 @@ final as (
     select
         {{ carried_columns | join(',\n        ') }},
         parttime_factor,
-        piece_kind,
+        case when sub_from >= coverage_from then true else false end as is_coverage,
         month_start_date,
         month_end_date,
         part_from as sub_from,

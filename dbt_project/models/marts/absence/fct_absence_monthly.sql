@@ -1,5 +1,5 @@
 -- One row per employee, month and segment with sick leave: the verzuim numerator (sick days x
--- incapacity % x part-time factor on the day, summed over the FTE pieces the sick days fall in)
+-- incapacity % x part-time factor on the day, summed over the pieces the sick days fall in)
 -- and the calendar days sick and on pregnancy leave. No employee x day table: absence segments
 -- are intersected with the day-exact workforce pieces.
 with
@@ -24,7 +24,7 @@ sick_piece_overlaps as (
         pieces.employee_key,
         pieces.month_start_date,
         pieces.segment_key,
-        pieces.piece_kind,
+        pieces.is_coverage,
         pieces.parttime_factor,
         segments.absence_type,
         segments.incapacity_pct,
@@ -50,15 +50,15 @@ final as (
         segment_key,
         cast(sum(
             case
-                when piece_kind = 'fte' and absence_type = 'sick'
+                when absence_type = 'sick'
                     then days * incapacity_pct / 100 * parttime_factor
                 else 0
             end
         ) as {{ dbt.type_numeric() }}) as sick_fte_days,
-        sum(case when piece_kind = 'coverage' and absence_type = 'sick' then days else 0 end)
+        sum(case when is_coverage and absence_type = 'sick' then days else 0 end)
             as sick_days,
         sum(
-            case when piece_kind = 'coverage' and absence_type = 'pregnancy_leave' then days else 0 end
+            case when is_coverage and absence_type = 'pregnancy_leave' then days else 0 end
         ) as pregnancy_leave_days
     from sick_piece_overlaps
     group by employee_key, month_start_date, segment_key

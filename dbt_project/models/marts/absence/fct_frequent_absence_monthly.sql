@@ -29,7 +29,7 @@ candidates as (
 month_ends as (
 
     select * from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'coverage'
+    where is_coverage = true
         and sub_to = month_end_date
         and employee_key in (select employee_key from candidates)
 

@@ -6,7 +6,7 @@ with
 coverage as (
 
     select * from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'coverage'
+    where is_coverage = true
         and sub_to = month_end_date
 
 ),

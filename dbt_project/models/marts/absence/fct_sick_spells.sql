@@ -15,7 +15,7 @@ spells as (
 coverage as (
 
     select * from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'coverage'
+    where is_coverage = true
 
 ),
 

@@ -40,7 +40,7 @@ members as (
     from {{ ref('int_workforce_pieces_split') }} as pieces
     inner join waves
         on waves.end_date between pieces.sub_from and pieces.sub_to
-    where pieces.piece_kind = 'coverage'
+    where pieces.is_coverage = true
 
 ),
 

@@ -44,7 +44,7 @@ hr_on_wave_start as (
         on waves.start_date between pieces.sub_from and pieces.sub_to
     left join {{ ref('dim_jobs') }} as jobs
         on pieces.job_code = jobs.job_code
-    where pieces.piece_kind = 'coverage'
+    where pieces.is_coverage = true
         and waves.anonymity = 'confidential'
 
 ),

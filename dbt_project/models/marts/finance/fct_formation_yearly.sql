@@ -13,7 +13,6 @@ budgets as (
 pieces as (
 
     select * from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'fte'
 
 ),
 

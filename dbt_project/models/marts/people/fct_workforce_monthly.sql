@@ -58,29 +58,25 @@ segment_numbers as (
 
 ),
 
--- Coverage pieces count the employed days once, fte pieces every contract's part-time factor.
+-- Coverage pieces count the employed days once; every piece counts its contract's part-time factor.
 piece_measures as (
 
     select
         employee_numbers.employee_number,
         segment_numbers.segment_number,
         pieces.month_start_date,
-        case when pieces.piece_kind = 'coverage' then pieces.days else 0 end as employed_days,
+        case when pieces.is_coverage then pieces.days else 0 end as employed_days,
+        pieces.days * pieces.parttime_factor as fte_days,
         case
-            when pieces.piece_kind = 'fte' then pieces.days * pieces.parttime_factor
-            else 0
-        end as fte_days,
-        case
-            when pieces.piece_kind = 'coverage' and pieces.sub_to = pieces.month_end_date then 1
+            when pieces.is_coverage and pieces.sub_to = pieces.month_end_date then 1
             else 0
         end as headcount_at_month_end,
         case
-            when pieces.piece_kind = 'fte' and pieces.sub_to = pieces.month_end_date
-                then pieces.parttime_factor
+            when pieces.sub_to = pieces.month_end_date then pieces.parttime_factor
             else 0
         end as fte_at_month_end,
         case
-            when pieces.piece_kind = 'coverage' and pieces.sub_from = pieces.hire_date then 1
+            when pieces.is_coverage and pieces.sub_from = pieces.hire_date then 1
             else 0
         end as hires,
         case when moves.contract_id is not null then 1 else 0 end as internal_moves
@@ -92,7 +88,7 @@ piece_measures as (
     left join moves
         on pieces.contract_id = moves.contract_id
         and pieces.sub_from = moves.valid_from
-        and pieces.piece_kind = 'coverage'
+        and pieces.is_coverage = true
 
 ),
 
@@ -182,7 +178,7 @@ transfer_steps as (
     from {{ ref('int_workforce_pieces_split') }} as pieces
     inner join periods_with_transfers
         on pieces.employment_period_key = periods_with_transfers.employment_period_key
-    where pieces.piece_kind = 'coverage'
+    where pieces.is_coverage = true
 
 ),
 

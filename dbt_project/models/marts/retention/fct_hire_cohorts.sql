@@ -17,7 +17,7 @@ hire_segments as (
         segment_key,
         row_number() over (partition by employment_period_key order by sub_from) as piece_order
     from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'coverage'
+    where is_coverage = true
 
 ),
 

@@ -11,7 +11,7 @@ with
 coverage as (
 
     select * from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'coverage'
+    where is_coverage = true
 
 ),
 

@@ -12,7 +12,7 @@ reports as (
         month_start_date,
         count(distinct employee_key) as direct_reports
     from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'coverage'
+    where is_coverage = true
         and sub_to = month_end_date
         and manager_employee_key is not null
     group by manager_employee_key, month_start_date
@@ -26,7 +26,7 @@ managers as (
         month_start_date,
         segment_key
     from {{ ref('int_workforce_pieces_split') }}
-    where piece_kind = 'coverage'
+    where is_coverage = true
         and sub_to = month_end_date
 
 ),
