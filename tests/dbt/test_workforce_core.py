@@ -1,6 +1,7 @@
 """Workforce facts against hand-computed values (tests/fixtures/workforce_core.py), built by the
-real pipeline: re-hire, mid-month part-time change, transfer, concurrent contracts, an external
-contract, a leaver on the last day of a month, and a backdated correction in a later snapshot."""
+real pipeline: re-hire, mid-month part-time change, transfer, concurrent contracts (one inside
+another, one overlapping the end of another), an external contract, a leaver on the last day of a
+month, and a backdated correction in a later snapshot."""
 
 import json
 import os
@@ -51,8 +52,24 @@ def test_monthly_workforce_facts_match_the_hand_computed_values(warehouse, month
 
 def test_average_headcount_and_fte_are_exact_daily_averages(warehouse):
     january = month_totals(warehouse, "2024-01-01")
-    assert january["employed_days"] / 31 == 5.0
-    assert january["fte_days"] / 31 == pytest.approx(149.4442 / 31, abs=1e-9)
+    assert january["employed_days"] / 31 == 6.0
+    assert january["fte_days"] / 31 == pytest.approx(180.4442 / 31, abs=1e-9)
+
+
+def test_a_contract_overlapping_the_end_of_another_covers_only_the_days_after_it(warehouse):
+    """C11 starts on 10 January while C10 runs to 20 January: its days up to the 20th count FTE
+    but not headcount, so it is split there, like at a band boundary."""
+    pieces = warehouse.sql("""
+        select contract_id, strftime(sub_from, '%Y-%m-%d'), strftime(sub_to, '%Y-%m-%d'),
+               is_coverage, parttime_factor
+        from intermediate.int_workforce_pieces_split
+        where contract_id in ('C10', 'C11') and month_start_date = '2024-01-01'
+        order by sub_from, contract_id""").fetchall()
+    assert [(c, start, end, covers, float(factor)) for c, start, end, covers, factor in pieces] == [
+        ("C10", "2024-01-01", "2024-01-20", True, 1.0),
+        ("C11", "2024-01-10", "2024-01-20", False, 0.5),
+        ("C11", "2024-01-21", "2024-01-31", True, 0.5),
+    ]
 
 
 def test_the_external_contract_is_not_in_headcount_or_fte(warehouse):
@@ -156,9 +173,9 @@ def test_kpi_answers_through_metricflow_per_month_and_unit(home):
     )
     assert result.returncode == 0, result.stderr
     rows = {(r["month"], r["org_unit"]): r for r in json.loads(result.stdout)}
-    assert rows[("2024-01-01", "A")]["headcount"] == 4
-    assert rows[("2024-01-01", "A")]["average_headcount"] == pytest.approx(4.0)
-    assert rows[("2024-01-01", "A")]["turnover_rate"] == pytest.approx(25.0)
+    assert rows[("2024-01-01", "A")]["headcount"] == 5
+    assert rows[("2024-01-01", "A")]["average_headcount"] == pytest.approx(5.0)
+    assert rows[("2024-01-01", "A")]["turnover_rate"] == pytest.approx(20.0)
     assert rows[("2024-02-01", "B")]["headcount"] == 2
     assert rows[("2024-02-01", "B")]["average_headcount"] == pytest.approx(54 / 29, abs=1e-5)
     assert rows[("2024-02-01", "B")]["hires"] == 1
@@ -180,10 +197,11 @@ def test_kpi_without_grain_treats_the_range_as_one_period(home):
     assert result.returncode == 0, result.stderr
     header, values = result.stdout.strip().splitlines()
     row = dict(zip(header.split(","), map(float, values.split(",")), strict=True))
-    assert row["headcount"] == 4 and row["fte"] == pytest.approx(3.5)
-    assert row["average_headcount"] == pytest.approx(267 / 60, abs=1e-5)
-    assert row["average_fte"] == pytest.approx((149.4442 + 97.5) / 60, abs=1e-5)
-    assert row["turnover_rate"] == pytest.approx(200 / (267 / 60), abs=1e-4)
+    # Employed days: January 186, February 141; FTE days: 180.4442 and 112.
+    assert row["headcount"] == 5 and row["fte"] == pytest.approx(4.0)
+    assert row["average_headcount"] == pytest.approx(327 / 60, abs=1e-5)
+    assert row["average_fte"] == pytest.approx((180.4442 + 112) / 60, abs=1e-5)
+    assert row["turnover_rate"] == pytest.approx(200 / (327 / 60), abs=1e-4)
 
 
 def test_kpi_rolls_up_the_tree_and_slices_leavers_by_initiative(home):
@@ -200,7 +218,7 @@ def test_kpi_rolls_up_the_tree_and_slices_leavers_by_initiative(home):
         "json",
     )
     assert json.loads(rollup.stdout) == [
-        {"org_level_1": "R", "average_headcount": pytest.approx(267 / 60, abs=1e-5)}
+        {"org_level_1": "R", "average_headcount": pytest.approx(327 / 60, abs=1e-5)}
     ]
     exits = kpi(
         home,
@@ -238,7 +256,7 @@ def test_retention_rate_per_month_quarter_and_year(home, warehouse):
     )
     assert [(r["month"], r["retention_rate"]) for r in months] == [
         ("2024-01-01", 100.0),
-        ("2024-02-01", 75.0),
+        ("2024-02-01", 80.0),  # 4 of 5
     ]
     # A range of exactly one quarter is that quarter; February ended before Q1 did.
     quarter = kpi_json(home, "retention_rate", "--from", "2023-10-01", "--to", "2023-12-31")
@@ -368,7 +386,7 @@ def test_productivity_and_human_capital_roi(home):
         home, "revenue,personnel_cost,revenue_per_fte,personnel_cost_per_fte,human_capital_roi,"
         "fte_difference,reconciliation_mismatches", "--from", "2024-01-01", "--to", "2024-01-31",
     )  # fmt: skip
-    average_fte = 149.4442 / 31
+    average_fte = 180.4442 / 31
     assert row["revenue"] == pytest.approx(expected["revenue"])
     assert row["revenue_per_fte"] == pytest.approx(expected["revenue"] / average_fte, abs=1e-4)
     assert row["personnel_cost_per_fte"] == pytest.approx(
@@ -377,7 +395,7 @@ def test_productivity_and_human_capital_roi(home):
     assert row["human_capital_roi"] == pytest.approx(
         (expected["revenue"] - expected["other_cost"]) / expected["personnel_cost"] - 1, abs=1e-9
     )
-    assert row["fte_difference"] == pytest.approx(116 / 31 - 3.74 + 33.4442 / 31 - 1.08 - 3.0)
+    assert row["fte_difference"] == pytest.approx(147 / 31 - 4.74 + 33.4442 / 31 - 1.08 - 3.0)
     assert row["reconciliation_mismatches"] == 1  # K9: not mapped to HR
 
 
