@@ -432,11 +432,11 @@ def copy_with(home: Path, folder: Path, *statements: str) -> Path:
     return warehouse
 
 
-def test_the_chunked_grain_test_finds_every_duplicate_key(home, tmp_path):
-    """The segment calendar's grain test checks its keys in parts by their first character
-    (hashed first, then the repeated hashes by their columns): a duplicated segment is found in
-    its part, and keys outside the hexadecimal parts (text, null) in the last one, each once per
-    month of the calendar."""
+def test_the_month_bits_grain_test_finds_every_duplicate_key(home, tmp_path):
+    """The segment calendar's grain test counts each segment's months as bits (a group per
+    segment and 64 months, then the groups with more rows than bits by their columns): a
+    duplicated segment is found, and a repeated text or null key too (nulls group together),
+    each once per month of the calendar."""
     calendar, target = "fct_segment_calendar_monthly", tmp_path / "target"
     one_workforce_segment = (
         "select * from marts.dim_segments where segment_kind = 'workforce' "
@@ -463,11 +463,16 @@ def test_the_chunked_grain_test_finds_every_duplicate_key(home, tmp_path):
     assert failed.returncode != 0 and f"Got {2 * months} results" in failed.stdout
 
 
-def test_a_tables_grain_test_finds_every_duplicate_key_hashed_first(home, tmp_path):
-    """A table's grain test groups a hash of its key first and then only the repeated hashes by
-    their columns: a copied row and two rows whose key has a null part are each one finding,
-    and a row differing in one key column is none."""
-    facts, target = "fct_workforce_monthly", tmp_path / "target"
+@pytest.mark.parametrize(
+    ("facts", "month"),
+    [("fct_workforce_monthly", "month_start_date"), ("fct_retention_periods", "period_start_date")],
+)
+def test_a_tables_grain_test_finds_every_duplicate_key(home, tmp_path, facts, month):
+    """The workforce facts' grain test counts months as bits, the retention periods' groups a
+    hash of the key first; both then group only the suspect rows by their columns: a copied row
+    and two rows whose key has a null part are each one finding, a row differing in one key
+    column is none, and neither is a row dated inside the same month (same bit, other key)."""
+    target = tmp_path / "target"
     one_row = f"select * from marts.{facts} order by all limit 1"
     assert grain_test(copy_with(home, tmp_path / "clean"), facts, target).returncode == 0
     changed = copy_with(
@@ -477,6 +482,7 @@ def test_a_tables_grain_test_finds_every_duplicate_key_hashed_first(home, tmp_pa
         f"insert into marts.{facts} select * replace (null as segment_key) from ({one_row})",
         f"insert into marts.{facts} select * replace (null as segment_key) from ({one_row})",
         f"insert into marts.{facts} select * replace ('other' as segment_key) from ({one_row})",
+        f"insert into marts.{facts} select * replace ({month} + 14 as {month}) from ({one_row})",
     )
     failed = grain_test(changed, facts, target)
     assert failed.returncode != 0 and "Got 2 results" in failed.stdout

@@ -8,8 +8,13 @@
     spilled over 25 GB and filled the disk; in parts, 0.4 GB (DECISIONS.md, 2026-12-01). The
     largest segment facts are checked in parts too: at 100,000 employees their grain tests took
     11 s and 1.6 GB at once, 4-6 s and 0.5 GB in parts, and at once one of them ran out of memory
-    beside a model building on dbt's other thread (DECISIONS.md, 2026-12-02, session 20). -#}
-{% test unique_combination(model, combination, chunk_by=none, hash_first=none) %}
+    beside a model building on dbt's other thread (DECISIONS.md, 2026-12-02, session 20).
+
+    `month_column` (a key column of first days of months; DuckDB) groups the other key columns
+    with a bit per month instead of hashing every key: for a table with many months per value of
+    the other columns (macros/unique_combination.sql). -#}
+{% test unique_combination(model, combination, chunk_by=none, hash_first=none,
+                           month_column=none) %}
     {{ return(adapter.dispatch('test_unique_combination', 'peoplemart')(
-        model, combination, chunk_by, hash_first)) }}
+        model, combination, chunk_by, hash_first, month_column)) }}
 {% endtest %}

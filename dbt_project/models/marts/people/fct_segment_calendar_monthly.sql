@@ -4,7 +4,8 @@
 -- A view: it is every workforce segment times every month (90 million rows at 100,000 employees,
 -- ten times that at a million), cheap to compute where MetricFlow reads it, and of no use to a
 -- BI tool, so it is neither stored nor published (the KPI tables carry the daily averages).
--- Its grain test still computes every row: the price of the rule that every model has one.
+-- Its grain test computes every row, and counts each segment's months as bits rather than hash
+-- every segment-month (macros/unique_combination.sql).
 {{ config(materialized="view") }}
 
 with
