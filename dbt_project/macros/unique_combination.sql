@@ -93,7 +93,8 @@ having count(*) > 1
     calendar at 100,000 employees: 2.4 million groups instead of 94 million keys hashed, 3.2 s
     and 0.3 GB instead of 16.3 s and 2.7 GB with 0.8 GB spilled (DECISIONS.md, 2026-12-03).
     Months count from the year 1, so a month's bit and block are never negative; a null month
-    (no bit) or a day inside a month only makes the group read again. -#}
+    (no bit: a group of null months has none set, not a null count) or a day inside a month only
+    makes the group read again. -#}
 {% macro _unique_combination_by_month_bits(model, combination, chunk_by, month_column) %}
 
 {%- set others = [] -%}
@@ -115,7 +116,8 @@ from (
     from {{ model }}
     where {{ part }}
     group by {% for column in others %}{{ column }}, {% endfor %}month_block
-    having count(*) <> bit_count(bit_or(cast(1 as ubigint) << ({{ month_number }} % 64)))
+    having count(*)
+        <> coalesce(bit_count(bit_or(cast(1 as ubigint) << ({{ month_number }} % 64))), 0)
 ) as repeated_groups
 inner join {{ model }} as key_rows
     on {% for column in others -%}

@@ -464,14 +464,18 @@ def test_the_month_bits_grain_test_finds_every_duplicate_key(home, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("facts", "month"),
-    [("fct_workforce_monthly", "month_start_date"), ("fct_retention_periods", "period_start_date")],
+    ("facts", "month", "key"),
+    [
+        ("fct_workforce_monthly", "month_start_date", "segment_key"),
+        ("fct_span_of_control_monthly", "month_start_date", "manager_employee_key"),
+    ],
 )
-def test_a_tables_grain_test_finds_every_duplicate_key(home, tmp_path, facts, month):
-    """The workforce facts' grain test counts months as bits, the retention periods' groups a
-    hash of the key first; both then group only the suspect rows by their columns: a copied row
-    and two rows whose key has a null part are each one finding, a row differing in one key
-    column is none, and neither is a row dated inside the same month (same bit, other key)."""
+def test_a_tables_grain_test_finds_every_duplicate_key(home, tmp_path, facts, month, key):
+    """The workforce facts' grain test counts months as bits, the span of control's groups a
+    hash of the key first; both then group only the suspect rows by their columns: a copied row,
+    two rows with a null key and two with a null month are each one finding, a row differing in
+    one key column is none, and neither is a row dated inside the same month (same bit, other
+    key)."""
     target = tmp_path / "target"
     one_row = f"select * from marts.{facts} order by all limit 1"
     assert grain_test(copy_with(home, tmp_path / "clean"), facts, target).returncode == 0
@@ -479,10 +483,12 @@ def test_a_tables_grain_test_finds_every_duplicate_key(home, tmp_path, facts, mo
         home,
         tmp_path / "changed",
         f"insert into marts.{facts} {one_row}",
-        f"insert into marts.{facts} select * replace (null as segment_key) from ({one_row})",
-        f"insert into marts.{facts} select * replace (null as segment_key) from ({one_row})",
-        f"insert into marts.{facts} select * replace ('other' as segment_key) from ({one_row})",
+        *[
+            f"insert into marts.{facts} select * replace (null as {column}) from ({one_row})"
+            for column in (key, key, month, month)
+        ],
+        f"insert into marts.{facts} select * replace ('other' as {key}) from ({one_row})",
         f"insert into marts.{facts} select * replace ({month} + 14 as {month}) from ({one_row})",
     )
     failed = grain_test(changed, facts, target)
-    assert failed.returncode != 0 and "Got 2 results" in failed.stdout
+    assert failed.returncode != 0 and "Got 3 results" in failed.stdout

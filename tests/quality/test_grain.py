@@ -1,5 +1,6 @@
 """The gate's grain check counts distinct keys as rows less repeated rows, found by hashing the
-key first: it must count exactly what `count(distinct key)` counts, nulls included."""
+key first or by counting a month column as bits: it must count exactly what
+`count(distinct key)` counts, nulls included."""
 
 import duckdb
 import pytest
@@ -31,3 +32,27 @@ def test_a_table_without_repeated_keys_has_none():
     con = duckdb.connect()
     con.execute("create table t as select range as x, range % 7 as y from range(10000)")
     assert con.sql(f"select ({_repeated_rows('t', ('x', 'y'))})").fetchall() == [(0,)]
+
+
+# Months over more than one 64-month block (2019 and 2024-2025), a day inside a month, null
+# months and null segments.
+MONTH_ROWS = (
+    "('s', date '2024-01-01'), ('s', date '2024-01-01'), ('s', date '2024-01-15'), "
+    "('s', date '2019-01-01'), ('s', date '2025-03-01'), ('s', date '2025-03-01'), "
+    "('s', date '2025-03-01'), ('t', date '2024-01-01'), ('s', null), ('s', null), "
+    "('t', null), (null, date '2024-01-01'), (null, date '2024-01-01'), (null, null)"
+)
+
+
+def test_a_month_column_counted_as_bits_counts_the_same_distinct_keys():
+    con = duckdb.connect()
+    con.execute(f"create table t as select * from (values {MONTH_ROWS}) as v(segment, month)")
+    [(counted, expected)] = con.sql(
+        f"select count(*) - ({_repeated_rows('t', ('segment', 'month'), 'month')}), "
+        "count(distinct (segment, month)) from t"
+    ).fetchall()
+    assert counted == expected == 9
+    con.execute("delete from t where rowid in (1, 5, 6, 9, 12)")
+    assert con.sql(f"select ({_repeated_rows('t', ('segment', 'month'), 'month')})").fetchall() == [
+        (0,)
+    ]
