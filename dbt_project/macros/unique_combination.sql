@@ -85,9 +85,9 @@ having count(*) > 1
 
 {% endmacro %}
 
-{#- A key with a month column (first days of months) and few rows per value of the other columns,
-    such as the segment calendar (every segment x every month): its rows are grouped by the
-    other columns and blocks of 64 months, each month one bit of a 64-bit mask. A group holds a
+{#- A key with a month column (first days of months) and many months per value of the other
+    columns, such as the segment calendar (every segment x every month): its rows are grouped by
+    the other columns and blocks of 64 months, each month one bit of a 64-bit mask. A group holds a
     repeated key exactly when it has more rows than bits set; only such groups are read again and
     grouped by their real columns, so the test finds exactly what the plain group by finds. The
     calendar at 100,000 employees: 2.4 million groups instead of 94 million keys hashed, 3.2 s
