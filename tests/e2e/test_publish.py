@@ -466,6 +466,12 @@ BAD_ROWS = {
         "insert into marts.dim_org_units select * from marts.dim_org_units limit 1",
         "gx_dim_org_units_grain_and_references",
     ),
+    # A grain with a month column, checked by counting months as bits (quality/grain.py).
+    "unique_by_month": (
+        "insert into marts.fct_workforce_monthly "
+        "select * from marts.fct_workforce_monthly order by all limit 1",
+        "gx_fct_workforce_monthly_grain_and_references",
+    ),
     "not_null": (
         "update marts.fct_exits set tenure_days = null "
         "where employment_period_key = (select min(employment_period_key) from marts.fct_exits)",

@@ -5,7 +5,7 @@ key first or by counting a month column as bits: it must count exactly what
 import duckdb
 import pytest
 
-from quality.suites import _repeated_rows
+from quality.grain import repeated_rows
 
 ROWS = (
     "(1, 'a'), (1, 'a'), (1, 'a'), (2, null), (2, null), (3, 'b'), (null, null), (null, null), "
@@ -17,12 +17,12 @@ ROWS = (
     ("key", "distinct"),
     [(("x", "y"), 5), (("x",), 5), (("y",), 4)],
 )
-def test_distinct_keys_are_rows_less_repeated_rows(key, distinct):
+def test_distinct_keys_are_rows_lessrepeated_rows(key, distinct):
     con = duckdb.connect()
     con.execute(f"create table t as select * from (values {ROWS}) as v(x, y)")
     columns = ", ".join(key)
     [(counted, expected)] = con.sql(
-        f"select count(*) - ({_repeated_rows('t', key)}), "
+        f"select count(*) - ({repeated_rows('t', key)}), "
         f"count(distinct ({columns}{',' if len(key) == 1 else ''})) from t"
     ).fetchall()
     assert counted == expected == distinct
@@ -31,7 +31,7 @@ def test_distinct_keys_are_rows_less_repeated_rows(key, distinct):
 def test_a_table_without_repeated_keys_has_none():
     con = duckdb.connect()
     con.execute("create table t as select range as x, range % 7 as y from range(10000)")
-    assert con.sql(f"select ({_repeated_rows('t', ('x', 'y'))})").fetchall() == [(0,)]
+    assert con.sql(f"select ({repeated_rows('t', ('x', 'y'))})").fetchall() == [(0,)]
 
 
 # Months over more than one 64-month block (2019 and 2024-2025), a day inside a month, null
@@ -48,11 +48,11 @@ def test_a_month_column_counted_as_bits_counts_the_same_distinct_keys():
     con = duckdb.connect()
     con.execute(f"create table t as select * from (values {MONTH_ROWS}) as v(segment, month)")
     [(counted, expected)] = con.sql(
-        f"select count(*) - ({_repeated_rows('t', ('segment', 'month'), 'month')}), "
+        f"select count(*) - ({repeated_rows('t', ('segment', 'month'), 'month')}), "
         "count(distinct (segment, month)) from t"
     ).fetchall()
     assert counted == expected == 9
     con.execute("delete from t where rowid in (1, 5, 6, 9, 12)")
-    assert con.sql(f"select ({_repeated_rows('t', ('segment', 'month'), 'month')})").fetchall() == [
+    assert con.sql(f"select ({repeated_rows('t', ('segment', 'month'), 'month')})").fetchall() == [
         (0,)
     ]

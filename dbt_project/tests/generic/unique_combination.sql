@@ -12,7 +12,7 @@
 
     `month_column` (a key column of first days of months; DuckDB) groups the other key columns
     with a bit per month instead of hashing every key: for a table with many months per value of
-    the other columns (macros/unique_combination.sql). -#}
+    the other columns (macros/repeated_keys.sql). -#}
 {% test unique_combination(model, combination, chunk_by=none, hash_first=none,
                            month_column=none) %}
     {{ return(adapter.dispatch('test_unique_combination', 'peoplemart')(

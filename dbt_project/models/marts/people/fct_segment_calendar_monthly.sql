@@ -5,7 +5,7 @@
 -- ten times that at a million), cheap to compute where MetricFlow reads it, and of no use to a
 -- BI tool, so it is neither stored nor published (the KPI tables carry the daily averages).
 -- Its grain test computes every row, and counts each segment's months as bits rather than hash
--- every segment-month (macros/unique_combination.sql).
+-- every segment-month (macros/repeated_keys.sql).
 {{ config(materialized="view") }}
 
 with
