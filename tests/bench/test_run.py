@@ -6,15 +6,17 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
+import psutil
 import pytest
 
 import bench.measure
 import bench.run
 from bench.baselines import compare
-from bench.measure import measured
+from bench.measure import _TreeSampler, measured
 from bench.run import dbt_start_up_seconds, targets, warehouse_markdown
 from orchestration import cli
 
@@ -98,6 +100,38 @@ def test_a_subprocess_stage_is_measured_without_the_benchmarks_own_memory():
         subprocess.run(child, check=True)
     assert 200 <= alone.peak_rss_mb < 350
     assert whole.peak_rss_mb >= alone.peak_rss_mb + len(held) / 2**20 - 50
+
+
+def test_the_tree_is_listed_every_few_samples_and_a_new_child_is_found_within_them():
+    """Listing the process tree reads every process on the machine: done at every sample it
+    took a tenth of a core from the night measured. A child started after a listing counts from
+    the next one, and a member keeps its Process object between listings."""
+    sampler = _TreeSampler(psutil.Process(), itself=False)
+    every = _TreeSampler.RELIST_EVERY
+    before, _ = sampler.sample()
+    assert sampler.listings == 1
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; b = bytearray(100 * 2**20); time.sleep(30)"]
+    )
+    try:
+        while psutil.Process(child.pid).memory_info().rss < 100 * 2**20:
+            time.sleep(0.05)
+        sampled = []
+        for _ in range(every):
+            sampled.append(sampler.sample()[0] - before)
+            found = child.pid in [member.pid for member in sampler.members]
+            assert found == (len(sampled) == every)
+        # The pytest process's other children, if any, do not grow by 50 MB meanwhile.
+        assert sampled[0] < 50 * 2**20 and sampled[-1] >= 100 * 2**20
+        assert sampler.listings == 2
+        member = next(m for m in sampler.members if m.pid == child.pid)
+        for _ in range(every):
+            sampler.sample()
+        assert sampler.listings == 3 and member in sampler.members
+        assert next(m for m in sampler.members if m.pid == child.pid) is member
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_cores_busy_counts_a_child_that_has_exited_and_not_one_that_slept():
