@@ -96,13 +96,15 @@ def suppress(
         )
         if hidden == 0 or hidden >= min_group_size:
             continue
-        shown = sorted(
+        smallest_shown = min(
             (p for p in partition.parts if p not in result.suppressed and sizes[p] > 0),
             key=lambda p: (sizes[p], str(p)),
+            default=None,
         )
-        if shown:
+        if smallest_shown is not None:
             result.add(
-                shown[0], f"complementary: would reveal {hidden} respondents of {partition.whole}"
+                smallest_shown,
+                f"complementary: would reveal {hidden} respondents of {partition.whole}",
             )
         else:
             result.add(partition.whole, f"complementary: its only parts are suppressed ({hidden})")

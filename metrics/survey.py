@@ -175,20 +175,21 @@ def _suppress_candidates(partitions: pl.DataFrame, nested: pl.DataFrame, min_gro
     differencing suppression."""
     sizes = {}
     stated: dict[tuple, dict] = {}
-    for row in partitions.iter_rows(named=True):
-        whole = (row["org_unit_id"], row["attribute"], row["attribute_value"])
-        sizes[whole] = row["whole_size"]
-        partition = stated.setdefault(
-            (row["position"], whole), {"parts": [], "unpublished": row["hidden"]}
-        )
-        if row["part_unit"] is not None:
-            part = (row["part_unit"], row["part_attribute"], row["part_value"])
-            sizes[part] = row["part_size"]
+    # Columns zipped, not rows as dicts: half a million candidate rows at 100,000 employees.
+    rows = zip(*(partitions[column].to_list() for column in _PARTITION_COLUMNS), strict=True)
+    for unit, attribute, value, whole_size, hidden, position, *part, part_size in rows:
+        whole = (unit, attribute, value)
+        sizes[whole] = whole_size
+        partition = stated.setdefault((position, whole), {"parts": [], "unpublished": hidden})
+        if part[0] is not None:
+            part = tuple(part)
+            sizes[part] = part_size
             partition["parts"].append(part)
     pairs = []
-    for row in nested.iter_rows():
-        outer, inner = row[1:4], row[4:7]
-        sizes[outer], sizes[inner] = row[7], row[8]
+    rows = zip(*(nested[column].to_list() for column in nested.columns[1:]), strict=True)
+    for *outer_and_inner, outer_size, inner_size in rows:
+        outer, inner = tuple(outer_and_inner[:3]), tuple(outer_and_inner[3:])
+        sizes[outer], sizes[inner] = outer_size, inner_size
         pairs.append((outer, inner))
     return suppress(
         sizes,
@@ -198,6 +199,11 @@ def _suppress_candidates(partitions: pl.DataFrame, nested: pl.DataFrame, min_gro
         pairs,
     )  # fmt: skip
 
+
+_PARTITION_COLUMNS = (
+    "org_unit_id", "attribute", "attribute_value", "whole_size", "hidden", "position",
+    "part_unit", "part_attribute", "part_value", "part_size",
+)  # fmt: skip
 
 _SIZES_SQL = """
 create or replace temp table sizes as
