@@ -3,7 +3,7 @@
 dbt's unique_combination test and the gate's re-check of what is published must find the same
 repeated keys. The SQL that finds them is written once, as Jinja macros in
 `dbt_project/macros/repeated_keys.sql`, which use nothing of dbt's context, so plain Jinja renders
-them here exactly as dbt does there.
+here the same SQL dbt runs there (whitespace aside).
 """
 
 import functools

@@ -17,7 +17,7 @@ ROWS = (
     ("key", "distinct"),
     [(("x", "y"), 5), (("x",), 5), (("y",), 4)],
 )
-def test_distinct_keys_are_rows_lessrepeated_rows(key, distinct):
+def test_distinct_keys_are_rows_less_repeated_rows(key, distinct):
     con = duckdb.connect()
     con.execute(f"create table t as select * from (values {ROWS}) as v(x, y)")
     columns = ", ".join(key)
