@@ -423,6 +423,35 @@ def test_the_largest_segment_facts_are_stored_in_segment_order(published, fact):
     assert out_of_order == 0
 
 
+def test_counts_are_whole_numbers_in_every_published_copy(published):
+    """DuckDB sums integers as HUGEINT, which its Parquet export writes as DOUBLE and the
+    PostgreSQL load as numeric: the models cast their counts (fct_workforce_monthly)."""
+    _, home = published
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        wide = con.sql(
+            "select schema_name || '.' || table_name || '.' || column_name from duckdb_columns() "
+            "where data_type = 'HUGEINT'"
+        ).fetchall()
+        export = home / "exports" / (home / "exports" / "LATEST").read_text().strip()
+        parquet_types = dict(
+            con.execute(
+                "select name, type from parquet_schema(?)",
+                [str(export / "marts.fct_workforce_monthly.parquet")],
+            ).fetchall()
+        )
+    assert wide == []
+    counts = ("employed_days", "hires", "leavers", "internal_moves", "transfers_in")
+    assert {parquet_types[c] for c in counts} == {"INT64"}
+    with embedded_postgres(home) as dsn, psycopg.connect(dsn) as conn:
+        pg_types = dict(
+            conn.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = 'bi' and table_name = 'fct_workforce_monthly'"
+            ).fetchall()
+        )
+    assert {pg_types[c] for c in counts} == {"bigint"}
+
+
 # --- the privacy scanner -----------------------------------------------------------------------
 
 

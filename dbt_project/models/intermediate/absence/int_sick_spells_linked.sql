@@ -101,11 +101,11 @@ final as (
         {{ dbt.hash(dbt.concat([
             'numbered.employee_key', "'|'", 'numbered.absence_type', "'|'",
             "cast(numbered.case_number as " ~ dbt.type_string() ~ ")"])) }} as case_key,
-        coalesce(sum(numbered.duration_days) over (
+        cast(coalesce(sum(numbered.duration_days) over (
             partition by numbered.employee_key, numbered.absence_type, numbered.case_number
             order by numbered.spell_start_date, numbered.absence_id
             rows between unbounded preceding and 1 preceding
-        ), 0) as case_sick_days_before
+        ), 0) as {{ dbt.type_bigint() }}) as case_sick_days_before
     from numbered
 
 )

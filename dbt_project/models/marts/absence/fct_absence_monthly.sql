@@ -55,11 +55,11 @@ final as (
                 else 0
             end
         ) as {{ dbt.type_numeric() }}) as sick_fte_days,
-        sum(case when is_coverage and absence_type = 'sick' then days else 0 end)
-            as sick_days,
-        sum(
+        cast(sum(case when is_coverage and absence_type = 'sick' then days else 0 end)
+            as {{ dbt.type_bigint() }}) as sick_days,
+        cast(sum(
             case when is_coverage and absence_type = 'pregnancy_leave' then days else 0 end
-        ) as pregnancy_leave_days
+        ) as {{ dbt.type_bigint() }}) as pregnancy_leave_days
     from sick_piece_overlaps
     group by employee_key, month_start_date, segment_key
 

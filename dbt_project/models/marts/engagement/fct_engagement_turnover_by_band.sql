@@ -50,7 +50,7 @@ followed as (
         members.wave_id,
         members.org_unit_id,
         count(*) as members,
-        sum(
+        cast(sum(
             case
                 when exits.termination_date > waves.end_date
                     and exits.termination_date
@@ -58,7 +58,7 @@ followed as (
                     then 1
                 else 0
             end
-        ) as leavers_12_months
+        ) as {{ dbt.type_bigint() }}) as leavers_12_months
     from members
     inner join waves
         on members.wave_id = waves.wave_id
@@ -92,8 +92,8 @@ select
     banded.wave_id,
     banded.engagement_band,
     count(*) as teams,
-    sum(banded.members) as members,
-    sum(banded.leavers_12_months) as leavers_12_months,
+    cast(sum(banded.members) as {{ dbt.type_bigint() }}) as members,
+    cast(sum(banded.leavers_12_months) as {{ dbt.type_bigint() }}) as leavers_12_months,
     cast(sum(banded.leavers_12_months) as {{ type_double() }}) * 100 / nullif(sum(banded.members), 0)
         as turnover_12_months_pct,
     max(case

@@ -92,18 +92,21 @@ piece_measures as (
 
 ),
 
+-- Counts are cast to bigint: DuckDB sums integers as 128-bit HUGEINT, which its Parquet export
+-- writes as DOUBLE (a BI tool read 1.0 hires) and the PostgreSQL load as numeric; and a 128-bit
+-- column costs more to write in every copy (the warehouse, the serving file, the export).
 piece_months as (
 
     select
         employee_number,
         month_start_date,
         segment_number,
-        sum(employed_days) as employed_days,
+        cast(sum(employed_days) as {{ dbt.type_bigint() }}) as employed_days,
         cast(sum(fte_days) as {{ dbt.type_numeric() }}) as fte_days,
         max(headcount_at_month_end) as headcount_at_month_end,
         cast(sum(fte_at_month_end) as {{ dbt.type_numeric() }}) as fte_at_month_end,
-        sum(hires) as hires,
-        sum(internal_moves) as internal_moves
+        cast(sum(hires) as {{ dbt.type_bigint() }}) as hires,
+        cast(sum(internal_moves) as {{ dbt.type_bigint() }}) as internal_moves
     from piece_measures
     group by employee_number, month_start_date, segment_number
 
@@ -229,12 +232,12 @@ flow_months as (
         segment_key,
         max(exit_reason_code) as exit_reason_code,
         max(exit_initiative) as exit_initiative,
-        sum(leavers) as leavers,
-        sum(voluntary_leavers) as voluntary_leavers,
-        sum(regretted_leavers) as regretted_leavers,
-        sum(transfers_in) as transfers_in,
-        sum(transfers_out) as transfers_out,
-        sum(tenure_days_at_exit) as tenure_days_at_exit
+        cast(sum(leavers) as {{ dbt.type_bigint() }}) as leavers,
+        cast(sum(voluntary_leavers) as {{ dbt.type_bigint() }}) as voluntary_leavers,
+        cast(sum(regretted_leavers) as {{ dbt.type_bigint() }}) as regretted_leavers,
+        cast(sum(transfers_in) as {{ dbt.type_bigint() }}) as transfers_in,
+        cast(sum(transfers_out) as {{ dbt.type_bigint() }}) as transfers_out,
+        cast(sum(tenure_days_at_exit) as {{ dbt.type_bigint() }}) as tenure_days_at_exit
     from flow_events
     group by employee_key, month_start_date, segment_key
 

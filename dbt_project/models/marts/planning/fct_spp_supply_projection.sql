@@ -139,7 +139,7 @@ retirements as (
             when {{ dbt.datediff('snapshot.as_of_date', 'supply.aow_date', 'year') }} < 1 then 1
             else {{ dbt.datediff('snapshot.as_of_date', 'supply.aow_date', 'year') }}
         end as years_ahead,
-        sum(supply.headcount) as retiring_headcount,
+        cast(sum(supply.headcount) as {{ dbt.type_bigint() }}) as retiring_headcount,
         sum(supply.fte) as retiring_fte,
         max(case when supply.is_aow_date_assumed then 1 else 0 end) as uses_assumed_aow_age
     from {{ ref('fct_spp_supply_today') }} as supply

@@ -28,7 +28,7 @@ select
     pieces.segment_key,
     aow.aow_date,
     coalesce(aow.is_aow_date_assumed, true) as is_aow_date_assumed,
-    sum(case when pieces.is_coverage then 1 else 0 end) as headcount,
+    cast(sum(case when pieces.is_coverage then 1 else 0 end) as {{ dbt.type_bigint() }}) as headcount,
     sum(pieces.parttime_factor) as fte
 from pieces
 left join aow

@@ -87,14 +87,14 @@ counted as (
         first_days.period_start_date,
         first_days.segment_key,
         count(*) as starters,
-        sum(
+        cast(sum(
             case
                 when first_days.termination_date is null
                     or first_days.termination_date >= first_days.period_end_date
                     then 1
                 else 0
             end
-        ) as retained
+        ) as {{ dbt.type_bigint() }}) as retained
     from first_days
     cross join snapshot
     where first_days.period_end_date <= snapshot.as_of_date
