@@ -122,9 +122,7 @@ final as (
 
 )
 
--- Stored in segment order: the segment key is a 32-character hash, random to a compressor unless
--- equal keys sit together. Sorted, the table takes a third of the space in the warehouse, the
--- serving copy and the Parquet export (a tenth there) -- what made a million-employee night
--- fit on the disk (DECISIONS.md, 2026-12-02).
+-- Each segment's rows stored together: a third of the space in the warehouse, the serving copy
+-- and the Parquet export (a tenth there) -- what made a million-employee night fit on the disk.
 select * from final
-order by segment_key, period_grain, period_start_date
+order by {{ stored_together('segment_key') }}
