@@ -14,6 +14,9 @@
 -- `is_coverage = true`, not the bare column: DuckDB guesses a fifth of the rows pass a bare
 -- boolean but half pass an equality, and with the guess of a fifth it hashed the wrong side of
 -- fct_nulverzuim_periods' join and ran out of its 2.8GB bound at 100,000 employees.
+-- Day arithmetic is cast back to dates: DuckDB's dateadd gives timestamps, and the piece bounds
+-- then stored, joined and compared as timestamps (twice the width of a date, and a cast on every
+-- comparison with a month's dates downstream).
 -- Pieces are split at band boundaries and given their attributes before they are cut into months:
 -- a contract has a handful of pieces but ~20 piece-months, and the joins, band arithmetic and
 -- segment hash cost per row.
@@ -82,7 +85,8 @@ pieces as (
         effective_to as piece_to,
         case
             when covered_until is null or covered_until < valid_from then valid_from
-            when covered_until < effective_to then {{ dbt.dateadd('day', 1, 'covered_until') }}
+            when covered_until < effective_to
+                then cast({{ dbt.dateadd('day', 1, 'covered_until') }} as date)
         end as coverage_from
     from contracts_ordered
 
@@ -195,8 +199,9 @@ split_ranges as (
     select
         contract_id,
         point_from as sub_from,
-        {{ dbt.dateadd('day', -1,
-            'lead(point_from) over (partition by contract_id order by point_from)') }} as next_to
+        cast({{ dbt.dateadd('day', -1,
+            'lead(point_from) over (partition by contract_id order by point_from)') }} as date)
+            as next_to
     from split_points
 
 ),
