@@ -3,11 +3,32 @@
 -- the last day; only periods that have ended by the snapshot day.
 with
 
+-- The sick-period join keys on a whole number per employee, not the 20-character key: at a
+-- million employees the join's table of sick periods (30 million rows keyed by text) beside the
+-- sum into 169 million segment groups ran out of a 10GB bound three attempts in a row; keyed by
+-- number the model builds (184 s, under the same bound). The sum keeps the text segment key:
+-- grouping on its number needs a join back whose sides DuckDB misjudges (DECISIONS.md, 2026-12-01).
+employee_numbers as (
+
+    select
+        employee_key,
+        row_number() over (order by employee_key) as employee_number
+    from {{ ref('stg_hris__employees') }}
+
+),
+
 coverage as (
 
-    select * from {{ ref('int_workforce_pieces_split') }}
-    where is_coverage = true
-        and sub_to = month_end_date
+    select
+        employee_numbers.employee_number,
+        pieces.segment_key,
+        pieces.month_start_date,
+        pieces.month_end_date
+    from {{ ref('int_workforce_pieces_split') }} as pieces
+    inner join employee_numbers
+        on pieces.employee_key = employee_numbers.employee_key
+    where pieces.is_coverage = true
+        and pieces.sub_to = pieces.month_end_date
 
 ),
 
@@ -30,17 +51,19 @@ grains as (
 sick_months as (
 
     select distinct
-        employee_key,
-        month_start_date
-    from {{ ref('fct_absence_monthly') }}
-    where sick_days > 0
+        employee_numbers.employee_number,
+        absence.month_start_date
+    from {{ ref('fct_absence_monthly') }} as absence
+    inner join employee_numbers
+        on absence.employee_key = employee_numbers.employee_key
+    where absence.sick_days > 0
 
 ),
 
 sick_periods as (
 
     select distinct
-        sick_months.employee_key,
+        sick_months.employee_number,
         grains.period_grain,
         case grains.period_grain
             when 'month' then sick_months.month_start_date
@@ -56,7 +79,7 @@ sick_periods as (
 active_at_end as (
 
     select
-        coverage.employee_key,
+        coverage.employee_number,
         coverage.segment_key,
         grains.period_grain,
         case grains.period_grain
@@ -92,10 +115,10 @@ final as (
         period_ends.period_start_date,
         period_ends.segment_key,
         count(*) as active_at_end,
-        count(*) - count(sick_periods.employee_key) as without_sick_day
+        count(*) - count(sick_periods.employee_number) as without_sick_day
     from period_ends
     left join sick_periods
-        on period_ends.employee_key = sick_periods.employee_key
+        on period_ends.employee_number = sick_periods.employee_number
         and period_ends.period_grain = sick_periods.period_grain
         and period_ends.period_start_date = sick_periods.period_start_date
     where period_ends.period_grain = 'month'
