@@ -10,10 +10,7 @@ with
 -- grouping on its number needs a join back whose sides DuckDB misjudges (DECISIONS.md, 2026-12-01).
 employee_numbers as (
 
-    select
-        employee_key,
-        row_number() over (order by employee_key) as employee_number
-    from {{ ref('stg_hris__employees') }}
+    select * from {{ ref('int_employees_numbered') }}
 
 ),
 

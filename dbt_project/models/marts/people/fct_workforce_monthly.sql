@@ -45,10 +45,7 @@ moves as (
 
 employee_numbers as (
 
-    select
-        employee_key,
-        row_number() over (order by employee_key) as employee_number
-    from {{ ref('stg_hris__employees') }}
+    select * from {{ ref('int_employees_numbered') }}
 
 ),
 
