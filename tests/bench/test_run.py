@@ -47,16 +47,19 @@ def test_the_dbt_steps_start_up_is_its_time_outside_dbts_own_execution(tmp_path)
 
 
 def test_the_slowest_dbt_models_and_the_tests_share_name_where_a_slow_build_goes(tmp_path):
-    """Three models (40, 25.5 and 3 s) and two tests (6 and 1.5 s) in the newest build; an
-    older build's slower model does not count. The missed target then names them, and a night
-    that retried a step says so: its time includes the failed attempt."""
+    """Three models (40, 25.5 and 3 s) and two tests (6 and 1.5 s) in the newest build, its
+    biggest model's 40 s spent in two attempts (15 s failing, 25 s retried); an older build's
+    slower model does not count. The missed target then names them, and a night that retried a
+    step says so: its time includes the failed attempt."""
     nodes = {"model.p.fct_big": ("model", "fct_big", 40.0),
              "model.p.int_pieces": ("model", "int_pieces", 25.5),
              "model.p.dim_small": ("model", "dim_small", 3.0),
              "test.p.unique_big": ("test", "unique_big", 6.0),
              "test.p.not_null_big": ("test", "not_null_big", 1.5)}  # fmt: skip
-    for folder, results in (("run-0", {"model.p.fct_big": 99.0}),
-                            ("run-1", {uid: node[2] for uid, node in nodes.items()})):  # fmt: skip
+    retried = {uid: node[2] for uid, node in nodes.items()} | {"model.p.fct_big": 25.0}
+    for folder, results in (("older-run-a1", {"model.p.fct_big": 99.0}),
+                            ("newest-run-b2", {"model.p.fct_big": 15.0}),
+                            ("newest-run-c3", retried)):  # fmt: skip
         target = tmp_path / "dbt" / "targets" / folder
         target.mkdir(parents=True)
         (target / "manifest.json").write_text(json.dumps({"nodes": {
@@ -64,8 +67,8 @@ def test_the_slowest_dbt_models_and_the_tests_share_name_where_a_slow_build_goes
             for uid, (kind, name, _) in nodes.items()}}))  # fmt: skip
         timings = [{"unique_id": uid, "execution_time": t} for uid, t in results.items()]
         (target / "run_results.json").write_text(json.dumps({"results": timings}))
-    older = tmp_path / "dbt" / "targets" / "run-0" / "run_results.json"
-    os.utime(older, (0, 0))
+    for age, folder in enumerate(("older-run-a1", "newest-run-b2")):
+        os.utime(tmp_path / "dbt" / "targets" / folder / "run_results.json", (age, age))
     found = bench.run.dbt_slowest_nodes(tmp_path, count=2)
     assert found == {"slowest_models": {"fct_big": 40.0, "int_pieces": 25.5},
                      "model_seconds": 68.5, "test_seconds": 7.5}  # fmt: skip
