@@ -23,7 +23,7 @@ import pandas as pd
 from ingestion.duckdb_memory import bounded_connect
 from ingestion.retention import frozen_before, key_table
 from metrics.published import published_tables
-from quality.grain import repeated_rows
+from quality.grain import GRAIN_BIT_ARGUMENTS, repeated_rows
 from quality.identities import HEADCOUNT_FLOW_RESIDUALS
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -88,8 +88,8 @@ def _gx():
 @dataclass
 class TableContract:
     table: str
-    # Each grain: its columns, and the month column its dbt test counts as bits, if any.
-    keys: list[tuple[list[str], str | None]] = field(default_factory=list)
+    # Each grain: its columns, and the column its dbt test counts as bits, if any, by argument.
+    keys: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)
     not_null: list[str] = field(default_factory=list)
     relationships: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -114,9 +114,10 @@ def contracts_from_dbt(manifest: dict, schema: str = "marts") -> dict[str, Table
         column = kwargs.get("column_name")
         kind = node["test_metadata"]["name"]
         if kind == "unique":
-            contract.keys.append(([column], None))
+            contract.keys.append(([column], {}))
         elif kind == "unique_combination":
-            contract.keys.append((list(kwargs["combination"]), kwargs.get("month_column")))
+            bits = {name: kwargs[name] for name in GRAIN_BIT_ARGUMENTS if kwargs.get(name)}
+            contract.keys.append((list(kwargs["combination"]), bits))
         elif kind == "not_null":
             contract.not_null.append(column)
         elif kind == "relationships":
@@ -138,8 +139,8 @@ def _contract_profile(contract: TableContract, schema: str):
 
     def frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         parts = ["count(*) as row_count"]
-        for i, (key, month_column) in enumerate(contract.keys):
-            parts.append(f"count(*) - ({repeated_rows(table, key, month_column)}) as keys_{i}")
+        for i, (key, bits) in enumerate(contract.keys):
+            parts.append(f"count(*) - ({repeated_rows(table, key, **bits)}) as keys_{i}")
         for column in contract.not_null:
             parts.append(f'count(*) filter (where "{column}" is null) as nulls_{column}')
         for column, parent, parent_field in contract.relationships:

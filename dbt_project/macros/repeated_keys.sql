@@ -63,3 +63,44 @@ where {{ row_part }}
 group by {% for column in columns %}key_rows.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
 having count(*) > 1
 {% endmacro %}
+
+{#- A key with a column of few distinct values (members) and many rows per value of the other
+    columns, such as the constructs of each survey respondent: the members are numbered in order
+    first (a pass over that one column), then the rows are grouped by a hash of the other columns
+    and blocks of 64 members, each member one bit. As with months, a group holds a repeated key
+    exactly when it has more rows than bits set, and only the rows whose other columns hash as
+    such a group's are read again and grouped by their real columns: a hash collision is told from
+    a duplicate. A null member is numbered like any other. At a million employees the survey's 90
+    million respondent constructs, hashed whole, spilled (DECISIONS.md, 2026-12-04). -#}
+{% macro repeated_keys_by_member_bits(relation, columns, member_column, part='1 = 1',
+                                      row_part='1 = 1') %}
+{%- set others = columns | reject('equalto', member_column) | list -%}
+select
+    {% for column in columns %}key_rows.{{ column }}, {% endfor %}
+    count(*) as occurrences
+from (
+    {#- distinct: a hash with repeats in two blocks must not read its rows twice -#}
+    select distinct hash({{ others | join(', ') }}) as others_hash
+    from {{ relation }}
+    inner join (
+        select
+            bit_member,
+            row_number() over (order by bit_member) - 1 as bit_member_number
+        from (
+            select distinct {{ member_column }} as bit_member
+            from {{ relation }}
+            where {{ part }}
+        ) as distinct_members
+    ) as numbered_members
+        on {{ member_column }} is not distinct from numbered_members.bit_member
+    where {{ part }}
+    group by others_hash, numbered_members.bit_member_number // 64
+    having count(*)
+        <> bit_count(bit_or(cast(1 as ubigint) << (numbered_members.bit_member_number % 64)))
+) as repeated_hashes
+inner join {{ relation }} as key_rows
+    on hash({% for column in others %}key_rows.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}) = repeated_hashes.others_hash
+where {{ row_part }}
+group by {% for column in columns %}key_rows.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+having count(*) > 1
+{% endmacro %}

@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from tests.dbt.conftest import ABSENCE_AND_SURVEY_GROUP
+from tests.dbt.grain import grain_test_after
 from tests.fixtures import survey
 from tests.pipeline import kpi, kpi_json, read_only
 
@@ -86,3 +87,24 @@ def test_respondent_level_rows_stay_private_and_anonymous_waves_unlinked(home):
     assert "employee_key" not in published.columns and "respondent_id" not in published.columns
     shown = published.filter(~published["is_suppressed"])
     assert shown.height > 0 and shown["respondents"].min() >= 5
+
+
+def test_the_constructs_grain_test_counts_constructs_as_bits_and_finds_every_duplicate(
+    home, tmp_path
+):
+    """Each respondent's constructs are counted as bits (macros/repeated_keys.sql): a copied row
+    is one finding, two rows of a respondent with a null construct one more; a row with a
+    construct the respondent did not have is none."""
+    constructs = "int_survey_respondent_constructs"
+    one_row = f"select * from intermediate.{constructs} order by all limit 1"
+    failed = grain_test_after(
+        home,
+        tmp_path,
+        constructs,
+        f"insert into intermediate.{constructs} {one_row}",
+        *[f"insert into intermediate.{constructs} select * replace (null as construct) "
+          f"from ({one_row})"] * 2,
+        f"insert into intermediate.{constructs} select * replace ('unasked' as construct) "
+        f"from ({one_row})",
+    )  # fmt: skip
+    assert failed.returncode != 0 and "Got 2 results" in failed.stdout

@@ -4,15 +4,12 @@ another, one overlapping the end of another), an external contract, a leaver on 
 month, and a backdated correction in a later snapshot."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.dbt.grain import copy_with, grain_test, grain_test_after
 from tests.dbt.identities import unit_headcount_identity_breaks
 from tests.fixtures import workforce_core
 from tests.pipeline import built_home, kpi, kpi_json, read_only
@@ -409,29 +406,6 @@ def test_formation_against_occupation(home):
         assert row["formation_gap_fte"] == pytest.approx(budget - occupied, abs=1e-6)
 
 
-def grain_test(warehouse: Path, model: str, target: Path) -> subprocess.CompletedProcess:
-    """The model's unique_combination test, run by dbt on the given warehouse."""
-    project = Path(__file__).parents[2] / "dbt_project"
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "test", "--select",
-         f"{model},test_name:unique_combination",
-         "--profiles-dir", str(project), "--target-path", str(target)],
-        cwd=project, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PEOPLEMART_HOME": str(warehouse.parent)},
-    )  # fmt: skip
-
-
-def copy_with(home: Path, folder: Path, *statements: str) -> Path:
-    """A copy of the built warehouse, changed by the statements."""
-    warehouse = folder / "warehouse.duckdb"
-    warehouse.parent.mkdir()
-    shutil.copy(home / "warehouse.duckdb", warehouse)
-    with duckdb.connect(str(warehouse)) as con:
-        for statement in statements:
-            con.execute(statement)
-    return warehouse
-
-
 def test_the_month_bits_grain_test_finds_every_duplicate_key(home, tmp_path):
     """The segment calendar's grain test counts each segment's months as bits (a group per
     segment and 64 months, then the groups with more rows than bits by their columns): a
@@ -476,12 +450,11 @@ def test_a_tables_grain_test_finds_every_duplicate_key(home, tmp_path, facts, mo
     two rows with a null key and two with a null month are each one finding, a row differing in
     one key column is none, and neither is a row dated inside the same month (same bit, other
     key)."""
-    target = tmp_path / "target"
     one_row = f"select * from marts.{facts} order by all limit 1"
-    assert grain_test(copy_with(home, tmp_path / "clean"), facts, target).returncode == 0
-    changed = copy_with(
+    failed = grain_test_after(
         home,
-        tmp_path / "changed",
+        tmp_path,
+        facts,
         f"insert into marts.{facts} {one_row}",
         *[
             f"insert into marts.{facts} select * replace (null as {column}) from ({one_row})"
@@ -490,5 +463,4 @@ def test_a_tables_grain_test_finds_every_duplicate_key(home, tmp_path, facts, mo
         f"insert into marts.{facts} select * replace ('other' as {key}) from ({one_row})",
         f"insert into marts.{facts} select * replace ({month} + 14 as {month}) from ({one_row})",
     )
-    failed = grain_test(changed, facts, target)
     assert failed.returncode != 0 and "Got 3 results" in failed.stdout

@@ -56,3 +56,29 @@ def test_a_month_column_counted_as_bits_counts_the_same_distinct_keys():
     assert con.sql(f"select ({repeated_rows('t', ('segment', 'month'), 'month')})").fetchall() == [
         (0,)
     ]
+
+
+# Respondents with constructs: a copied row, a repeated null construct, a null respondent twice,
+# and more than 64 members (two blocks of bits).
+MEMBER_ROWS = (
+    "('r1', 'engagement'), ('r1', 'engagement'), ('r1', 'enps'), ('r2', 'engagement'), "
+    "('r2', null), ('r2', null), ('r3', null), (null, 'enps'), (null, 'enps'), (null, 'growth')"
+)
+
+
+def test_a_member_column_counted_as_bits_counts_the_same_distinct_keys():
+    con = duckdb.connect()
+    con.execute(
+        f"create table t as select * from (values {MEMBER_ROWS}) as v(respondent, construct) "
+        "union all select 'r4', 'item_' || range from range(70)"
+    )
+    key = ("respondent", "construct")
+    [(counted, expected)] = con.sql(
+        f"select count(*) - ({repeated_rows('t', key, member_column='construct')}), "
+        "count(distinct (respondent, construct)) from t"
+    ).fetchall()
+    assert counted == expected == 7 + 70
+    con.execute("insert into t values ('r4', 'item_3'), ('r4', 'item_68')")
+    assert con.sql(f"select ({repeated_rows('t', key, member_column='construct')})").fetchall() == [
+        (3 + 2,)
+    ]

@@ -13,9 +13,11 @@
 
     `month_column` (a key column of first days of months; DuckDB) groups the other key columns
     with a bit per month instead of hashing every key: for a table with many months per value of
-    the other columns (macros/repeated_keys.sql). -#}
+    the other columns (macros/repeated_keys.sql). `member_column` (a key column of few distinct
+    values; DuckDB) does the same with a bit per value, numbered in a first pass over it: for a
+    table with many such values per value of the other columns. -#}
 {% test unique_combination(model, combination, chunk_by=none, hash_first=none,
-                           month_column=none) %}
+                           month_column=none, member_column=none) %}
     {{ return(adapter.dispatch('test_unique_combination', 'peoplemart')(
-        model, combination, chunk_by, hash_first, month_column)) }}
+        model, combination, chunk_by, hash_first, month_column, member_column)) }}
 {% endtest %}
