@@ -37,11 +37,10 @@ having count(*) > 1
 {#- On DuckDB the key is grouped as one 64-bit hash first, or with a month column as a bit per
     month, or with a column of few values as a bit per value (macros/repeated_keys.sql, shared
     with the quality gate): the test finds exactly what the plain group by finds, far cheaper.
-    Hashing first pays for a table, not for a view that
-    aggregates (the view runs again for the join), so `hash_first` defaults to whether the model is
-    a table; the segment calendar, a view of plain scans, counts months instead. At 100,000
-    employees the grain tests took 39 s hashed first against 59 s by the plain group by
-    (fct_workforce_monthly's 2.8 s against 11.1 s). -#}
+    Hashing first pays for a table, not for a view that aggregates (the view runs again for the
+    join), so `hash_first` defaults to whether the model is a table; the segment calendar, a view
+    of plain scans, counts months instead. At 100,000 employees the grain tests took 39 s hashed
+    first against 59 s by the plain group by (fct_workforce_monthly's 2.8 s against 11.1 s). -#}
 {% macro duckdb__test_unique_combination(model, combination, chunk_by, hash_first=none,
                                          month_column=none, member_column=none) %}
 
