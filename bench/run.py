@@ -43,6 +43,8 @@ from bench.measure import (
     run_facts,
     write_results,
 )
+from bench.memory_floor import markdown as memory_floor_markdown
+from bench.memory_floor import memory_floor
 from generator.deliveries import GeneratorConfig, generate
 from orchestration.dbt_manifest import ensure_manifest
 from orchestration.dbt_targets import RUN_RESULTS, attempts_of, finished_attempts, run_of
@@ -783,6 +785,18 @@ def main(argv: list[str] | None = None) -> None:
         help="with --until warehouse and one size: build from this landing folder (generated "
         "before for that size, its two newest HR snapshots held back) instead of generating",
     )
+    parser.add_argument(
+        "--memory-floor",
+        metavar="MODEL,MODEL",
+        help="run no night: the smallest DuckDB bound (of --bounds) each dbt model builds under, "
+        "on the warehouse of --home",
+    )
+    parser.add_argument("--home", type=Path, help="with --memory-floor: a home a night built")
+    parser.add_argument(
+        "--bounds",
+        default="10GB,8GB,6GB,4GB,3GB,2GB",
+        help="with --memory-floor: comma-separated DuckDB bounds to try",
+    )
     args = parser.parse_args(argv)
     warehouse_only = args.until == "warehouse"
     name = args.name or ("warehouse" if warehouse_only else "pipeline")
@@ -798,6 +812,11 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--combine: no results {', '.join(missing)} in {bench.measure.RESULTS}")
         results = combined(names)
         _write_pipeline_page(name, results, results[0]["years"], command.strip())
+        return
+    if args.memory_floor:
+        if not args.home or not (args.home / "warehouse.duckdb").exists():
+            parser.error("--memory-floor needs --home, a home with a warehouse")
+        _write_memory_floor(args, command.strip())
         return
     preparation = prepared_project()
     if args.publish:
@@ -833,6 +852,19 @@ def main(argv: list[str] | None = None) -> None:
         print(f"results: {path}")
         return
     _write_pipeline_page(name, results, args.years, command.strip())
+
+
+def _write_memory_floor(args: argparse.Namespace, command: str) -> None:
+    home = args.home.resolve()
+    results = [
+        memory_floor(home, model.strip(), args.bounds.split(","))
+        for model in args.memory_floor.split(",")
+    ]
+    text = memory_floor_markdown(results, home, command)
+    payload = {"machine": machine_facts(), "results": results, "run": run_facts(command)}
+    path = write_results(args.name or "memory_floor", payload, text)
+    print(text)
+    print(f"results: {path}")
 
 
 def prepared_project() -> dict:

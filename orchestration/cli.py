@@ -167,6 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="run nothing: one results page (--name) from the sizes of these results files, e.g. "
         "pipeline,pipeline_1m",
     )
+    bench.add_argument(
+        "--memory-floor",
+        metavar="MODEL,MODEL",
+        help="run no night: the smallest DuckDB bound (of --bounds) each dbt model builds under, "
+        "on the warehouse of --home (its newest dbt build's compiled SQL)",
+    )
+    bench.add_argument("--home", type=Path, help="with --memory-floor: a home a night built")
+    bench.add_argument(
+        "--bounds", help="with --memory-floor: comma-separated bounds (default 10GB down to 2GB)"
+    )
     return parser
 
 
@@ -491,6 +501,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         options += ["--combine", args.combine]
     if args.publish:
         options += ["--publish", str(args.publish.resolve())]
+    if args.memory_floor:
+        options += ["--memory-floor", args.memory_floor]
+    if args.home:
+        options += ["--home", str(args.home.resolve())]
+    if args.bounds:
+        options += ["--bounds", args.bounds]
     bench_main(options)
     return 0
 
