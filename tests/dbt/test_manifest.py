@@ -58,22 +58,31 @@ def test_every_model_and_source_is_documented(manifest):
     assert undocumented == []
 
 
+def _has_primary_key_test(manifest: dict, model: dict) -> bool:
+    tests = checks_on(manifest, model["unique_id"])
+    kinds = [(t.get("test_metadata", {}).get("name"), t.get("column_name")) for t in tests]
+    unique = {column for kind, column in kinds if kind == "unique"}
+    not_null = {column for kind, column in kinds if kind == "not_null"}
+    return any(kind == "unique_combination" for kind, _ in kinds) or bool(unique & not_null)
+
+
 def test_every_model_has_a_primary_key_test(manifest):
+    """Or names, in `meta.grain_tested_on`, the model next to it whose key test finds a repeated
+    key of its own: a parent it only joins to one row each, or a child that carries each of its
+    rows once. That model must be a direct parent or child and have a key test itself."""
+    by_name = {m["name"]: m for m in models(manifest)}
     missing = []
     for model in models(manifest):
-        tests = checks_on(manifest, model["unique_id"])
-        names = {t.get("test_metadata", {}).get("name") for t in tests}
-        columns_unique = {
-            t.get("column_name")
-            for t in tests
-            if t.get("test_metadata", {}).get("name") == "unique"
-        }
-        columns_not_null = {
-            t.get("column_name")
-            for t in tests
-            if t.get("test_metadata", {}).get("name") == "not_null"
-        }
-        if "unique_combination" not in names and not (columns_unique & columns_not_null):
+        tested_on = (model["config"].get("meta") or {}).get("grain_tested_on")
+        if tested_on:
+            other = by_name.get(tested_on)
+            adjacent = other is not None and (
+                other["unique_id"] in model["depends_on"]["nodes"]
+                or model["unique_id"] in other["depends_on"]["nodes"]
+            )
+            if not adjacent or not _has_primary_key_test(manifest, other):
+                missing.append(f"{model['name']} (grain_tested_on {tested_on})")
+        elif not _has_primary_key_test(manifest, model):
             missing.append(model["name"])
     assert missing == []
 
