@@ -43,8 +43,8 @@ from bench.measure import (
     run_facts,
     write_results,
 )
+from bench.memory_floor import NoCompiledModel, memory_floor
 from bench.memory_floor import markdown as memory_floor_markdown
-from bench.memory_floor import memory_floor
 from generator.deliveries import GeneratorConfig, generate
 from orchestration.dbt_manifest import ensure_manifest
 from orchestration.dbt_targets import RUN_RESULTS, attempts_of, finished_attempts, run_of
@@ -856,10 +856,13 @@ def main(argv: list[str] | None = None) -> None:
 
 def _write_memory_floor(args: argparse.Namespace, command: str) -> None:
     home = args.home.resolve()
-    results = [
-        memory_floor(home, model.strip(), args.bounds.split(","))
-        for model in args.memory_floor.split(",")
-    ]
+    try:
+        results = [
+            memory_floor(home, model.strip(), args.bounds.split(","))
+            for model in args.memory_floor.split(",")
+        ]
+    except NoCompiledModel as missing:
+        raise SystemExit(f"peoplemart bench --memory-floor: {missing}") from None
     text = memory_floor_markdown(results, home, command)
     payload = {"machine": machine_facts(), "results": results, "run": run_facts(command)}
     path = write_results(args.name or "memory_floor", payload, text)

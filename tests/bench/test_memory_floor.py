@@ -54,6 +54,9 @@ def test_a_model_no_build_compiled_is_named_with_the_home(tmp_path):
     home = _home(tmp_path, LISTS)
     with pytest.raises(NoCompiledModel, match="fct_missing"):
         compiled_sql(home, "fct_missing")
+    # The command says so in one line, not a traceback.
+    with pytest.raises(SystemExit, match="--memory-floor: no dbt build in .* named fct_missing"):
+        cli.main(["bench", "--memory-floor", "fct_missing", "--home", str(home)])
 
 
 def test_the_command_writes_a_page_naming_each_bound_and_the_floor(tmp_path, monkeypatch):
