@@ -70,3 +70,4 @@ def test_the_command_writes_a_page_naming_each_bound_and_the_floor(tmp_path, mon
     assert "| fct_lists | 1GB | yes |" in page
     assert "| fct_lists | 20MB | **no** |" in page
     assert "- fct_lists: floor 1GB" in page
+    assert "--until" not in page, "the page shows an option this mode ignores"
