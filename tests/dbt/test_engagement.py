@@ -108,3 +108,21 @@ def test_the_constructs_grain_test_counts_constructs_as_bits_and_finds_every_dup
         f"from ({one_row})",
     )  # fmt: skip
     assert failed.returncode != 0 and "Got 2 results" in failed.stdout
+
+
+def test_the_responses_grain_test_counts_items_as_bits_and_finds_every_duplicate(home, tmp_path):
+    """The staged answers' items are counted as bits: an answer delivered twice is one finding,
+    two answers of a respondent without an item one more; an answer to an item the respondent
+    was not asked is none."""
+    one_row = "select * from raw_survey.responses order by all limit 1"
+    failed = grain_test_after(
+        home,
+        tmp_path,
+        "stg_survey__responses",
+        f"insert into raw_survey.responses {one_row}",
+        *[f"insert into raw_survey.responses select * replace (null as item_id) "
+          f"from ({one_row})"] * 2,
+        "insert into raw_survey.responses select * replace ('unasked' as item_id) "
+        f"from ({one_row})",
+    )  # fmt: skip
+    assert failed.returncode != 0 and "Got 2 results" in failed.stdout

@@ -44,6 +44,23 @@ def test_a_publication_carries_the_run_id_and_only_publishable_schemas(tmp_path)
     assert (tmp_path / "exports" / "LATEST").read_text().strip() == "run-a"
 
 
+def test_the_run_id_is_an_enum_of_its_one_value_and_reads_as_text_everywhere(tmp_path):
+    warehouse(tmp_path)
+    run = "3f1c2b9e-run-a"
+    publish(tmp_path, run)
+    with duckdb.connect(str(tmp_path / SERVING), read_only=True) as con:
+        [(kind, value, same)] = con.sql(
+            "select any_value(typeof(run_id)), any_value(run_id), "
+            "bool_and(run_id = $run) from marts.fct_x",
+            params={"run": run},
+        ).fetchall()
+    assert (kind, value, same) == ("ENUM('3f1c2b9e-run-a')", run, True)
+    export = tmp_path / "exports" / run / "marts.fct_x.parquet"
+    assert duckdb.sql(f"select distinct typeof(run_id), run_id from '{export}'").fetchall() == [
+        ("VARCHAR", run)
+    ]
+
+
 def test_the_previous_publication_is_kept_for_rollback_and_older_exports_go(tmp_path):
     warehouse(tmp_path)
     for run in ("run-a", "run-b", "run-c"):
