@@ -5,6 +5,7 @@ the quality report reads the tests of the build it reports on from them."""
 import json
 import os
 import shutil
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -44,6 +45,44 @@ def keep_partial_parse(target: Path, dbt_path: Path) -> None:
         staged = dbt_path / f".{PARTIAL_PARSE}.{uuid.uuid4().hex[:8]}"
         shutil.copy(parsed, staged)
         os.replace(staged, dbt_path / PARTIAL_PARSE)
+
+
+PARSE_AHEAD = "parse-ahead"
+# A parse that has not ended in this time is left to the build, which parses as it always did.
+PARSE_AHEAD_WAIT_SECONDS = 120
+
+
+def start_parse_ahead(dbt, dbt_path: Path):
+    """dbt's parse of the project for this home, started while ingestion loads the extracts: a
+    parse reads no data and opens no database, and ingestion leaves part of a core idle. The
+    build then finds the home's state parsed with its own profile and parses nothing again. On
+    a home's first night that is a whole parse (6.5 s against 3.2 s with the state, on the
+    100,000-employee home), on later nights the check of every file."""
+    for earlier in dbt_path.glob(f"{PARSE_AHEAD}-*"):
+        # Left by a night killed while it parsed.
+        shutil.rmtree(earlier, ignore_errors=True)
+    target = dbt_path / f"{PARSE_AHEAD}-{uuid.uuid4().hex[:8]}"
+    target.mkdir(parents=True)
+    if (dbt_path / PARTIAL_PARSE).exists():
+        shutil.copy(dbt_path / PARTIAL_PARSE, target / PARTIAL_PARSE)
+    return dbt.cli(["parse"], raise_on_error=False, target_path=target)
+
+
+def finish_parse_ahead(invocation, dbt_path: Path) -> bool:
+    """The parse's state becomes the home's when the parse succeeded; whether it did. A parse
+    that failed or did not end in time changes nothing: the build parses for itself."""
+    try:
+        # Its log read to the end, not left in the pipe, where a full pipe would stop dbt.
+        invocation.process.communicate(timeout=PARSE_AHEAD_WAIT_SECONDS)
+        parsed = invocation.process.returncode == 0
+    except subprocess.TimeoutExpired:
+        invocation.process.kill()
+        invocation.process.communicate()
+        parsed = False
+    if parsed:
+        keep_partial_parse(invocation.target_path, dbt_path)
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
+    return parsed
 
 
 def failed_nodes(run_results: Path) -> tuple[list[str], list[str]]:

@@ -62,6 +62,17 @@ def test_a_clean_run_succeeds_and_reports_every_file(first_run):
     assert "(DuckDB memory bound 2.8GB, dbt threads 2)" in result.stdout
 
 
+def test_the_first_nights_build_finds_the_project_parsed_during_ingestion(first_run):
+    """A new home has no dbt parse state: the ingestion step parsed the project beside the load,
+    so the build parses nothing again, and no parse folder is left behind."""
+    _, home, _ = first_run
+    [attempt] = finished_attempts(home / "dbt")
+    log = (attempt / "dbt.log").read_text()
+    assert "Nothing changed, skipping partial parsing." in log
+    assert "Starting full parse" not in log and "Unable to do partial parsing" not in log
+    assert not list((home / "dbt").glob("parse-ahead-*"))
+
+
 def test_no_name_or_bsn_reaches_any_table_or_file(first_run):
     landing, home, _ = first_run
     needles = personal_data(landing)

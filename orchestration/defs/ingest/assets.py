@@ -1,10 +1,12 @@
 """One raw asset per extract of the registry, materialised together by one ingestion step."""
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
 from ingestion.load import Loader, current_restricted_view
 from ingestion.registry import EXTRACTS
 from ingestion.retention import apply_retention, record_retention
+from orchestration.dbt_targets import finish_parse_ahead, start_parse_ahead
 from orchestration.defs.resources import PeoplemartHome
 
 RESTRICTED_KEYS = {
@@ -67,16 +69,24 @@ def _checks(spec) -> list[dg.AssetCheckSpec]:
     can_subset=False,
     op_tags={"peoplemart/warehouse-writer": "true"},
 )
-def raw_extracts(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
+def raw_extracts(
+    context: dg.AssetExecutionContext, peoplemart: PeoplemartHome, dbt: DbtCliResource
+):
     """Load every new delivery under the landing folder into the raw layer."""
-    with peoplemart.connect() as con:
-        loader = Loader(con, peoplemart.pseudonymiser(), run_id=context.run_id)
-        report = loader.load_landing(peoplemart.landing_path)
-        # Every run, after loading: dbt then rebuilds every later layer without the people
-        # removed, and the publication step removes them from the copies already published.
-        retention = apply_retention(
-            con, peoplemart.retention_policy(), context.run_id, peoplemart.home_path
-        )
+    # The dbt step's parse, done beside the load (orchestration/dbt_targets.py).
+    parse = start_parse_ahead(dbt, peoplemart.dbt_path)
+    try:
+        with peoplemart.connect() as con:
+            loader = Loader(con, peoplemart.pseudonymiser(), run_id=context.run_id)
+            report = loader.load_landing(peoplemart.landing_path)
+            # Every run, after loading: dbt then rebuilds every later layer without the people
+            # removed, and the publication step removes them from the copies already published.
+            retention = apply_retention(
+                con, peoplemart.retention_policy(), context.run_id, peoplemart.home_path
+            )
+    finally:
+        if not finish_parse_ahead(parse, peoplemart.dbt_path):
+            context.log.info("dbt's parse ahead of the build failed: the build parses itself")
     retention_file = record_retention(peoplemart.home_path, context.run_id, retention)
     context.log.info(
         f"retention: {retention.people_removed} people past their window removed, "
