@@ -62,15 +62,24 @@ def start_parse_ahead(dbt, dbt_path: Path):
         # Left by a night killed while it parsed.
         shutil.rmtree(earlier, ignore_errors=True)
     target = dbt_path / f"{PARSE_AHEAD}-{uuid.uuid4().hex[:8]}"
-    target.mkdir(parents=True)
-    if (dbt_path / PARTIAL_PARSE).exists():
-        shutil.copy(dbt_path / PARTIAL_PARSE, target / PARTIAL_PARSE)
-    return dbt.cli(["parse"], raise_on_error=False, target_path=target)
+    try:
+        target.mkdir(parents=True)
+        if (dbt_path / PARTIAL_PARSE).exists():
+            shutil.copy(dbt_path / PARTIAL_PARSE, target / PARTIAL_PARSE)
+        return dbt.cli(["parse"], raise_on_error=False, target_path=target)
+    except OSError:
+        # No dbt to start or no room for its folder: the load goes on, and the build meets
+        # the same problem and reports it where it belongs.
+        shutil.rmtree(target, ignore_errors=True)
+        return None
 
 
 def finish_parse_ahead(invocation, dbt_path: Path) -> bool:
     """The parse's state becomes the home's when the parse succeeded; whether it did. A parse
-    that failed or did not end in time changes nothing: the build parses for itself."""
+    that failed, did not start or did not end in time changes nothing: the build parses for
+    itself."""
+    if invocation is None:
+        return False
     try:
         # Its log read to the end, not left in the pipe, where a full pipe would stop dbt.
         invocation.process.communicate(timeout=PARSE_AHEAD_WAIT_SECONDS)

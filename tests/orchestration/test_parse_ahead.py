@@ -25,6 +25,8 @@ class FakeDbt:
 
     def cli(self, args, raise_on_error, target_path):
         assert args == ["parse"] and raise_on_error is False
+        if self.outcome == "unstartable":
+            raise FileNotFoundError("dbt")
         seeded = (target_path / PARTIAL_PARSE).read_text() if (
             target_path / PARTIAL_PARSE).exists() else ""  # fmt: skip
         script = {
@@ -48,14 +50,16 @@ def test_a_successful_parse_becomes_the_homes_state_seeded_from_the_last(tmp_pat
     assert sorted(p.name for p in dbt_path.iterdir()) == [PARTIAL_PARSE]
 
 
-def test_a_failed_or_hanging_parse_leaves_the_homes_state_as_it_was(tmp_path, monkeypatch):
+def test_a_failed_hanging_or_unstartable_parse_leaves_the_homes_state_as_it_was(
+    tmp_path, monkeypatch
+):
     monkeypatch.setattr(orchestration.dbt_targets, "PARSE_AHEAD_WAIT_SECONDS", 1)
     dbt_path = tmp_path / "dbt"
     dbt_path.mkdir()
     (dbt_path / PARTIAL_PARSE).write_text("old")
-    for outcome in ("failed", "hangs"):
+    for outcome in ("failed", "hangs", "unstartable"):
         parse = start_parse_ahead(FakeDbt(outcome), dbt_path)
         assert finish_parse_ahead(parse, dbt_path) is False
-        assert parse.process.returncode is not None
+        assert parse is None if outcome == "unstartable" else parse.process.returncode is not None
         assert (dbt_path / PARTIAL_PARSE).read_text() == "old"
         assert sorted(p.name for p in dbt_path.iterdir()) == [PARTIAL_PARSE]
