@@ -31,10 +31,15 @@ def new_target_folder(dbt_path: Path, run_id: str) -> Path:
     for old in sorted(runs.iterdir(), key=lambda p: p.stat().st_mtime)[: -KEPT_TARGETS + 1]:
         shutil.rmtree(old, ignore_errors=True)
     target = runs / f"{run_id}-{uuid.uuid4().hex[:8]}"
-    target.mkdir()
+    _create_with_home_state(target, dbt_path)
+    return target
+
+
+def _create_with_home_state(target: Path, dbt_path: Path) -> None:
+    """A new target folder holding the home's last partial-parse state, when it has one."""
+    target.mkdir(parents=True)
     if (dbt_path / PARTIAL_PARSE).exists():
         shutil.copy(dbt_path / PARTIAL_PARSE, target / PARTIAL_PARSE)
-    return target
 
 
 def keep_partial_parse(target: Path, dbt_path: Path) -> None:
@@ -63,9 +68,7 @@ def start_parse_ahead(dbt, dbt_path: Path):
         shutil.rmtree(earlier, ignore_errors=True)
     target = dbt_path / f"{PARSE_AHEAD}-{uuid.uuid4().hex[:8]}"
     try:
-        target.mkdir(parents=True)
-        if (dbt_path / PARTIAL_PARSE).exists():
-            shutil.copy(dbt_path / PARTIAL_PARSE, target / PARTIAL_PARSE)
+        _create_with_home_state(target, dbt_path)
         return dbt.cli(["parse"], raise_on_error=False, target_path=target)
     except OSError:
         # No dbt to start or no room for its folder: the load goes on, and the build meets

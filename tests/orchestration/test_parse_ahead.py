@@ -27,11 +27,11 @@ class FakeDbt:
         assert args == ["parse"] and raise_on_error is False
         if self.outcome == "unstartable":
             raise FileNotFoundError("dbt")
-        seeded = (target_path / PARTIAL_PARSE).read_text() if (
-            target_path / PARTIAL_PARSE).exists() else ""  # fmt: skip
+        state = target_path / PARTIAL_PARSE
+        seeded = state.read_text() if state.exists() else ""
         script = {
-            "parsed": f"open({str(target_path / PARTIAL_PARSE)!r}, 'w').write('new after '"
-            f" + {seeded!r}); print('x' * 200_000)",
+            "parsed": f"open({str(state)!r}, 'w').write('new after ' + {seeded!r}); "
+            "print('x' * 200_000)",
             "failed": "print('x' * 200_000); raise SystemExit(2)",
             "hangs": "import time; time.sleep(60)",
         }[self.outcome]
