@@ -39,7 +39,7 @@ final as (
 select
     cost_center,
     month_start_date,
-    cast(cast(fte_days as {{ type_double() }}) / days_in_month as {{ dbt.type_numeric() }}) as hr_average_fte,
+    cast(cast(fte_days as {{ type_double() }}) / days_in_month as {{ type_fte() }}) as hr_average_fte,
     headcount_at_month_end as hr_headcount_at_month_end,
     -- Rounded half up to the cent in a way every engine computes alike: twice the amount in
     -- cents over the days is an integer exactly on a half cent, so floor((2x + 1) / 2) is exact

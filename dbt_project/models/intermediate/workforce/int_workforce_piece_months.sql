@@ -101,9 +101,9 @@ piece_months as (
         month_start_date,
         segment_number,
         cast(sum(employed_days) as {{ dbt.type_bigint() }}) as employed_days,
-        cast(sum(fte_days) as {{ dbt.type_numeric() }}) as fte_days,
+        cast(sum(fte_days) as {{ type_fte() }}) as fte_days,
         max(headcount_at_month_end) as headcount_at_month_end,
-        cast(sum(fte_at_month_end) as {{ dbt.type_numeric() }}) as fte_at_month_end,
+        cast(sum(fte_at_month_end) as {{ type_fte() }}) as fte_at_month_end,
         cast(sum(hires) as {{ dbt.type_bigint() }}) as hires,
         cast(sum(internal_moves) as {{ dbt.type_bigint() }}) as internal_moves
     from piece_measures

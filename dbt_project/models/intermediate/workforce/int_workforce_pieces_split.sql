@@ -80,7 +80,7 @@ pieces as (
 
     select
         {{ carried_columns | join(',\n        ') }},
-        cast(parttime_factor as {{ dbt.type_numeric() }}) as parttime_factor,
+        cast(parttime_factor as {{ type_fte() }}) as parttime_factor,
         valid_from as piece_from,
         effective_to as piece_to,
         case

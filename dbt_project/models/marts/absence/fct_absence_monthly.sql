@@ -54,7 +54,7 @@ final as (
                     then days * incapacity_pct / 100 * parttime_factor
                 else 0
             end
-        ) as {{ dbt.type_numeric() }}) as sick_fte_days,
+        ) as {{ type_fte() }}) as sick_fte_days,
         cast(sum(case when is_coverage and absence_type = 'sick' then days else 0 end)
             as {{ dbt.type_bigint() }}) as sick_days,
         cast(sum(
