@@ -138,15 +138,24 @@ def machine_facts() -> dict:
     }
 
 
-def run_facts(command: str) -> dict:
+# Said after the commit of a run whose checkout differed from it: the numbers measured a change
+# not yet committed (an A/B run before committing), not the commit.
+UNCOMMITTED = "with uncommitted changes"
+
+
+def run_facts(command: str, checkout: Path = RESULTS.parents[1]) -> dict:
     """What a size's numbers came from: a results page may combine sizes from several runs."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=RESULTS.parent,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", *arguments], cwd=checkout, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD")
+    # Result pages are what a run writes, not what it ran.
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results")
+    if commit and changed:
+        commit = f"{commit} ({UNCOMMITTED})"
     return {"date": time.strftime("%Y-%m-%d"), "commit": commit or None, "command": command}
 
 

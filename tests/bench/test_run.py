@@ -390,3 +390,31 @@ def test_the_two_nights_after_the_full_night_each_get_one_held_back_snapshot(tmp
     assert len(snapshots) == bench.run.HELD_SNAPSHOTS
     (loaded,) = [p.name for p in (landing / "hris").iterdir()]
     assert loaded < snapshots[0] < snapshots[1]
+
+
+def test_a_run_on_a_changed_checkout_says_so_beside_its_commit(tmp_path):
+    """A results page names the commit it measured; a run on a checkout with changes to tracked
+    files (an A/B run before committing) says so. Result pages a run writes do not count."""
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.org", *arguments],
+            cwd=tmp_path, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    (tmp_path / "model.sql").write_text("select 1\n")
+    (tmp_path / "bench" / "results" / "page.md").write_text("old numbers\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "measured code")
+    commit = git("rev-parse", "--short", "HEAD")
+
+    assert bench.measure.run_facts("bench", tmp_path)["commit"] == commit
+    (tmp_path / "bench" / "results" / "page.md").write_text("new numbers\n")
+    (tmp_path / "scratch.txt").write_text("untracked\n")
+    assert bench.measure.run_facts("bench", tmp_path)["commit"] == commit
+    (tmp_path / "model.sql").write_text("select 2\n")
+    assert bench.measure.run_facts("bench", tmp_path)["commit"] == (
+        f"{commit} ({bench.measure.UNCOMMITTED})"
+    )
