@@ -73,6 +73,28 @@ def test_the_first_nights_build_finds_the_project_parsed_during_ingestion(first_
     assert not list((home / "dbt").glob("parse-ahead-*"))
 
 
+def test_the_gates_library_is_imported_while_dbt_starts(first_run):
+    """Great Expectations (about 3 s to import) is imported in the dbt step after dbt's process
+    started and before its first model finished, where this process only waits; the gate then
+    finds it imported."""
+    import dagster as dg
+
+    from orchestration.defs.transform.assets import IMPORTED_AHEAD
+
+    _, home, _ = first_run
+    [report] = [json.loads(p.read_text()) for p in (home / "runs").glob("*.json")]
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        logs = [
+            (log.dagster_event.event_type_value if log.is_dagster_event else log.user_message)
+            for log in instance.all_logs(report["run_id"])
+            if log.step_key == "warehouse_models"
+        ]
+    started = next(i for i, m in enumerate(logs) if m.startswith("Running dbt command"))
+    imported = next(i for i, m in enumerate(logs) if m.startswith(IMPORTED_AHEAD))
+    first_model = logs.index("ASSET_MATERIALIZATION")
+    assert started < imported < first_model
+
+
 def test_no_name_or_bsn_reaches_any_table_or_file(first_run):
     landing, home, _ = first_run
     needles = personal_data(landing)
