@@ -524,6 +524,15 @@ BAD_ROWS = {
         "from marts.fct_absence_monthly order by all limit 1)",
         "gx_rates_within_0_100",
     ),
+    # One hire too many in a unit's newest month: its headcount no longer follows from the
+    # month before (quality/identities.py).
+    "flow_identity": (
+        "update marts.fct_workforce_monthly set hires = hires + 1 "
+        "where (employee_key, month_start_date) = (select (employee_key, month_start_date) "
+        "from marts.fct_workforce_monthly where headcount_at_month_end = 1 "
+        "order by month_start_date desc, employee_key limit 1)",
+        "gx_headcount_flow_identity",
+    ),
     "reconciliation": (
         "update marts.fct_fte_reconciliation_monthly set hr_average_fte = hr_average_fte + 5 "
         "where (cost_center, month_start_date) = (select (cost_center, month_start_date) "
