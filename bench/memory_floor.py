@@ -90,6 +90,8 @@ def _build_once(warehouse: Path, sql: Path, bound: str) -> dict:
     """Run in the child process: the model's SQL into a scratch file under `bound`."""
     import duckdb
 
+    from metrics.published import attach_publishable
+
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="memory-floor-") as scratch:
         con = duckdb.connect(
@@ -97,8 +99,10 @@ def _build_once(warehouse: Path, sql: Path, bound: str) -> dict:
             config={"memory_limit": bound, "threads": THREADS, "preserve_insertion_order": False},
         )
         try:
-            # The compiled SQL names the warehouse's tables as "warehouse"."schema"."table".
+            # The compiled SQL names the warehouse's tables as "warehouse"."schema"."table",
+            # the marts as "publishable"."marts"."table".
             con.execute(f"attach '{warehouse}' as warehouse (read_only)")
+            attach_publishable(con, warehouse, read_only=True)
             con.execute(f"create table built as {sql.read_text()}")
             rows = con.execute("select count(*) from built").fetchall()[0][0]
             outcome = {"built": True, "rows": rows, "error": None}

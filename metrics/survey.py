@@ -18,6 +18,7 @@ import polars as pl
 from ingestion.duckdb_memory import bounded_connect
 from metrics.anonymity import Partition, checked_min_group_size, small_group_reason, suppress
 from metrics.kpi_tables import MetricSql, planned_for_metricflow
+from metrics.published import connect_warehouse
 from metrics.query import KpiQuery, KpiQueryError
 
 SURVEY_METRICS = ("respondents", "engagement_index", "engaged_share", "enps", "response_rate")
@@ -345,7 +346,7 @@ def publish_survey_results(
     planner.save()
     renames = {g: g.split("__", 1)[1] for g in driver_group_by}
     renames["wave__wave_id"], renames["wave__anonymity"] = "wave_id", "anonymity"
-    with bounded_connect(home / "warehouse.duckdb") as con, planned_for_metricflow(con):
+    with connect_warehouse(home / "warehouse.duckdb") as con, planned_for_metricflow(con):
         parent = _parents(con)
         con.register("ancestry", _ancestry(parent))
         # Invitations carry no wave anonymity of their own: take it from the wave's respondents.
@@ -491,7 +492,7 @@ def answer_survey(query: KpiQuery, home: Path) -> pl.DataFrame:
           and (cast(? as date) is null or waves.start_date <= cast(? as date))
         order by all"""
     start, end = query.start, query.end
-    with bounded_connect(home / "warehouse.duckdb", read_only=True) as con:
+    with connect_warehouse(home / "warehouse.duckdb", read_only=True) as con:
         tables = {r[0] for r in con.sql(
             "select schema_name || '.' || table_name from duckdb_tables()").fetchall()}  # fmt: skip
         if table not in tables:

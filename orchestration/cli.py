@@ -449,9 +449,13 @@ def cmd_demo(args) -> int:
     print("Where things are:")
     print(f"  deliveries (landing):  {args.landing}")
     print(
-        f"  warehouse:             {args.home / 'warehouse.duckdb'}  (marts: the dimensions and "
-        "facts for BI; survey: anonymity-checked survey results; staging, intermediate, raw_*, "
-        "current_*, ingest; restricted and survey_private are never published)"
+        f"  warehouse:             {args.home / 'warehouse.duckdb'}  (staging, intermediate, "
+        "raw_*, current_*, ingest; restricted and survey_private are never published)"
+    )
+    print(
+        f"  publishable:           {args.home / 'publishable.duckdb'}  (marts: the dimensions and "
+        "facts for BI; survey: anonymity-checked survey results; kpi: the KPI tables; a "
+        "connection to the warehouse attaches it)"
     )
     print(
         f"  for BI tools:          {args.home / 'serving.duckdb'} (marts, survey, kpi; every row "

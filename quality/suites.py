@@ -24,7 +24,7 @@ import pandas as pd
 
 from ingestion.duckdb_memory import bounded_connect
 from ingestion.retention import frozen_before, key_table
-from metrics.published import published_tables
+from metrics.published import connect_warehouse, published_tables
 from quality.grain import GRAIN_BIT_ARGUMENTS, repeated_rows
 from quality.identities import HEADCOUNT_FLOW_RESIDUALS
 
@@ -437,7 +437,7 @@ def run_suites(suites: list[Suite], warehouse: Path) -> list[SuiteResult]:
     context.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)
     batches = context.data_sources.add_pandas("warehouse")
     results = []
-    with bounded_connect(warehouse, read_only=True) as con:
+    with connect_warehouse(warehouse, read_only=True) as con:
         for index, suite in enumerate(suites):
             frame = suite.frame(con)
             asset = batches.add_dataframe_asset(f"frame_{index}")

@@ -11,6 +11,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from metrics.published import connect_warehouse
+
 PEOPLEMART = str(Path(sys.executable).parent / "peoplemart")
 
 
@@ -41,7 +43,8 @@ def built_home(tmp_path_factory, name: str, write_landing: Callable[[Path], Path
 
 
 def read_only(home: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    """The home's warehouse with its publishable file (the marts, KPI tables, survey results)."""
+    return connect_warehouse(home / "warehouse.duckdb", read_only=True)
 
 
 def kpi(home: Path, metrics: str | list[str], *args: str) -> subprocess.CompletedProcess:
@@ -68,17 +71,22 @@ def personal_data(landing: Path) -> set[str]:
 
 def varchar_values_in(warehouse: Path, needles: set[str]) -> list[tuple]:
     found = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    opened = (
+        connect_warehouse(warehouse, read_only=True)
+        if warehouse.name == "warehouse.duckdb"
+        else duckdb.connect(str(warehouse), read_only=True)
+    )
+    with opened as con:
         con.register("needles", pl.DataFrame({"needle": sorted(needles)}))
-        columns = con.sql("""select table_schema, table_name, column_name
+        columns = con.sql("""select table_catalog, table_schema, table_name, column_name
                              from information_schema.columns
                              where data_type = 'VARCHAR'
                                and table_name <> 'needles'
                                and table_schema not in ('information_schema', 'pg_catalog')
                           """).fetchall()
-        for schema, table, column in columns:
+        for catalog, schema, table, column in columns:
             hits = con.sql(
-                f'select count(*) from "{schema}"."{table}" '
+                f'select count(*) from "{catalog}"."{schema}"."{table}" '
                 f'where "{column}" in (select needle from needles)'
             ).fetchall()[0][0]
             if hits:

@@ -16,9 +16,10 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
-from ingestion.duckdb_memory import bounded_connect, memory_limit
+from ingestion.duckdb_memory import memory_limit
 from ingestion.privacy import Pseudonymiser
 from ingestion.retention import RetentionPolicy
+from metrics.published import connect_warehouse
 from orchestration.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, PROJECT_ROOT
 
 KEY_FILE = Path("secrets") / "pseudonymisation.key"
@@ -62,7 +63,7 @@ class PeoplemartHome(dg.ConfigurableResource):
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         self.home_path.mkdir(parents=True, exist_ok=True)
-        return bounded_connect(self.warehouse_path, limit=self.duckdb_memory_limit)
+        return connect_warehouse(self.warehouse_path, limit=self.duckdb_memory_limit)
 
     @contextmanager
     def postgres_dsn(self) -> Iterator[str | None]:

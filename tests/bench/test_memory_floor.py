@@ -2,10 +2,10 @@
 
 import json
 
-import duckdb
 import pytest
 
 from bench.memory_floor import NoCompiledModel, compiled_sql, memory_floor
+from metrics.published import connect_warehouse
 from orchestration import cli
 
 
@@ -14,8 +14,7 @@ def _home(tmp_path, sql: str):
     `fct_lists`, which holds every number in a list: it needs tens of megabytes, not fewer."""
     home = tmp_path / "home"
     home.mkdir()
-    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
-        con.execute("create schema marts")
+    with connect_warehouse(home / "warehouse.duckdb") as con:
         con.execute("create table marts.numbers as select i from range(3000000) as r(i)")
     attempt = home / "dbt" / "targets" / "run-1-abcd1234"
     model = attempt / "compiled" / "peoplemart" / "models" / "marts" / "fct_lists.sql"
@@ -25,7 +24,7 @@ def _home(tmp_path, sql: str):
     return home
 
 
-LISTS = 'select i % 10 as g, list(i) as l from "warehouse"."marts"."numbers" group by 1'
+LISTS = 'select i % 10 as g, list(i) as l from "publishable"."marts"."numbers" group by 1'
 
 
 def test_the_floor_is_the_smallest_bound_built_with_every_larger_one_built(tmp_path):
@@ -38,9 +37,10 @@ def test_the_floor_is_the_smallest_bound_built_with_every_larger_one_built(tmp_p
     assert not tries["20MB"]["built"]
     assert "Out of Memory" in tries["20MB"]["error"]
     assert result["floor"] == "500MB"
-    # Read-only: the home's warehouse holds what it held.
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        assert con.execute("select count(*) from duckdb_tables()").fetchall() == [(1,)]
+    # Read-only: the home's warehouse and its publishable file hold what they held.
+    with connect_warehouse(home / "warehouse.duckdb", read_only=True) as con:
+        tables = con.execute("select database_name, table_name from duckdb_tables()").fetchall()
+    assert tables == [("publishable", "numbers")]
 
 
 def test_a_model_that_fails_under_the_largest_bound_has_no_floor(tmp_path):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
+from metrics.published import PUBLISHABLE_FILE, connect_warehouse
 
 
 def grain_test(warehouse: Path, model: str, target: Path) -> subprocess.CompletedProcess:
@@ -26,8 +26,9 @@ def copy_with(home: Path, folder: Path, *statements: str) -> Path:
     """A copy of the built warehouse, changed by the statements."""
     warehouse = folder / "warehouse.duckdb"
     warehouse.parent.mkdir()
-    shutil.copy(home / "warehouse.duckdb", warehouse)
-    with duckdb.connect(str(warehouse)) as con:
+    for name in ("warehouse.duckdb", PUBLISHABLE_FILE):
+        shutil.copy(home / name, folder / name)
+    with connect_warehouse(warehouse) as con:
         for statement in statements:
             con.execute(statement)
     return warehouse

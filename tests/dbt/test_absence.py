@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from metrics.published import PUBLISHABLE_FILE, connect_warehouse
 from tests.dbt.conftest import ABSENCE_AND_SURVEY_GROUP
 from tests.fixtures import absence
 from tests.pipeline import kpi_json, read_only
@@ -131,7 +131,8 @@ def test_the_sick_days_identity_fails_on_a_warehouse_that_breaks_it(home, tmp_pa
     row claims more sick days than the month has employed days."""
     broken = tmp_path / "home"
     broken.mkdir()
-    (broken / "warehouse.duckdb").write_bytes((home / "warehouse.duckdb").read_bytes())
+    for name in ("warehouse.duckdb", PUBLISHABLE_FILE):
+        (broken / name).write_bytes((home / name).read_bytes())
 
     def identity_test() -> subprocess.CompletedProcess:
         project = Path(__file__).parents[2] / "dbt_project"
@@ -144,7 +145,7 @@ def test_the_sick_days_identity_fails_on_a_warehouse_that_breaks_it(home, tmp_pa
         )  # fmt: skip
 
     assert identity_test().returncode == 0
-    with duckdb.connect(str(broken / "warehouse.duckdb")) as con:
+    with connect_warehouse(broken / "warehouse.duckdb") as con:
         con.execute("""update marts.fct_absence_monthly set sick_days = 40
                        where month_start_date = '2024-03-01' and sick_days = 20""")
     failed = identity_test()

@@ -3,7 +3,6 @@ pipeline, and the anonymity rules on what `peoplemart kpi` and the published tab
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tests.dbt.conftest import ABSENCE_AND_SURVEY_GROUP
@@ -73,7 +72,7 @@ def test_survey_metrics_are_never_mixed_with_others_or_split_by_two_org_levels(h
 
 
 def test_respondent_level_rows_stay_private_and_anonymous_waves_unlinked(home):
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with read_only(home) as con:
         schemas = dict(
             con.sql("""select table_name, schema_name from duckdb_tables()
                                   where table_name like 'fct_survey_%'""").fetchall()

@@ -18,7 +18,7 @@ import pytest
 
 from metrics.embedded_postgres import stop_embedded_postgres
 from tests.e2e.publication import publication_state
-from tests.pipeline import PEOPLEMART, run_pipeline
+from tests.pipeline import PEOPLEMART, read_only, run_pipeline
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("crash")]
 
@@ -141,7 +141,12 @@ def table_checksums(database: Path, schemas: tuple[str, ...]) -> dict[str, tuple
     """Row count and an order-independent checksum per column of every table, per-run columns
     left out; doubles rounded, as parallel sums may differ in the last bit."""
     checksums = {}
-    with duckdb.connect(str(database), read_only=True) as con:
+    opened = (
+        read_only(database.parent)
+        if database.name == "warehouse.duckdb"
+        else duckdb.connect(str(database), read_only=True)
+    )
+    with opened as con:
         tables = con.execute(
             "select schema_name, table_name from duckdb_tables() "
             f"where schema_name in ({', '.join('?' * len(schemas))}) order by all",

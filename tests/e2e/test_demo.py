@@ -5,7 +5,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
@@ -17,7 +16,7 @@ from bench.baselines import (
     published_core_kpis,
 )
 from generator.deliveries import GeneratorConfig, generate
-from tests.pipeline import kpi_json, run_pipeline
+from tests.pipeline import kpi_json, read_only, run_pipeline
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
@@ -33,7 +32,7 @@ def demo(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def warehouse(demo):
-    con = duckdb.connect(str(demo[1] / "warehouse.duckdb"), read_only=True)
+    con = read_only(demo[1])
     yield con
     con.close()
 

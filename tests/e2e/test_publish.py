@@ -20,12 +20,20 @@ import bench.run
 from metrics.embedded_postgres import embedded_postgres, stop_embedded_postgres
 from metrics.kpi_tables import build_kpi_tables
 from metrics.postgres import current_version
+from metrics.published import PUBLISHABLE_FILE, connect_warehouse
 from orchestration.dbt_targets import RUN_RESULTS, attempts_of, new_target_folder, resume_arguments
 from orchestration.project import DBT_EXECUTABLE
 from quality.gate import QualityGateFailed, require_passed_gate, run_gate
 from quality.privacy_scan import scan_home
 from tests.e2e.publication import publication_state, serving_run_ids
-from tests.pipeline import PEOPLEMART, peoplemart, personal_data, run_pipeline, varchar_values_in
+from tests.pipeline import (
+    PEOPLEMART,
+    peoplemart,
+    personal_data,
+    read_only,
+    run_pipeline,
+    varchar_values_in,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("publish")]
 
@@ -375,7 +383,7 @@ def test_every_constructs_driver_scores_are_published_once_per_group_flagged_as_
     """The driver scores are written one construct at a time: every construct is there, each
     group once per construct, and a group is suppressed exactly as its engagement figures are."""
     _, home = published
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with read_only(home) as con:
         scored = con.sql(
             "select distinct construct from survey_private.fct_survey_construct_scores"
         ).fetchall()
@@ -413,7 +421,7 @@ def test_the_largest_segment_facts_store_each_segments_rows_together(published, 
     """Their size at a million employees depends on it (the models' closing comment): as many
     runs of one segment key, in storage order, as there are segments."""
     _, home = published
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with read_only(home) as con:
         rows, segments, runs = con.sql(f"""
             select count(*), count(distinct segment_key), count(*) filter (where starts_run)
             from (
@@ -473,7 +481,7 @@ def test_nothing_published_holds_a_name_bsn_or_birth_date(published):
 def test_the_scanner_finds_planted_personal_data(published, tmp_path):
     landing, home = published
     copy = copy_home(home, tmp_path / "home")
-    with duckdb.connect(str(copy / "warehouse.duckdb"), read_only=True) as con:
+    with read_only(copy) as con:
         key, birth = con.sql(
             "select employee_key, birth_date from restricted.stg_restricted__hris_employees limit 1"
         ).fetchall()[0]
@@ -545,9 +553,9 @@ BAD_ROWS = {
 
 def gate_on_copy(home: Path, target: Path, statement: str | None):
     target.mkdir()
-    shutil.copy(home / "warehouse.duckdb", target / "warehouse.duckdb")
-    shutil.copy(home / "serving.duckdb", target / "serving.duckdb")
-    with duckdb.connect(str(target / "warehouse.duckdb")) as con:
+    for name in ("warehouse.duckdb", PUBLISHABLE_FILE, "serving.duckdb"):
+        shutil.copy(home / name, target / name)
+    with connect_warehouse(target / "warehouse.duckdb") as con:
         if statement:
             con.execute(statement)
         # As in a run: the KPI tables are built from the marts, then the gate checks both.
@@ -580,9 +588,10 @@ def test_periods_from_a_day_on_are_computed_as_the_whole_build_computes_them(pub
     back before that day included."""
     _, home = published
     since = dt.date(2023, 1, 1)
-    shutil.copy(home / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    for name in ("warehouse.duckdb", PUBLISHABLE_FILE):
+        shutil.copy(home / name, tmp_path / name)
     semantic = json.loads((MANIFEST.parent / "semantic_manifest.json").read_text())
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+    with connect_warehouse(tmp_path / "warehouse.duckdb") as con:
         catalog = con.sql("select * from kpi.kpi_catalog").pl()
         whole_build = build_kpi_tables(con, MANIFEST.parent.parent, semantic, catalog)
         assert whole_build["computed_from"] is None
@@ -623,7 +632,7 @@ def test_a_failed_gate_leaves_every_publication_unchanged(published, tmp_path):
     copy = copy_home(home, tmp_path / "home")
     before = publication_state(copy)
     statement, suite = BAD_ROWS["reconciliation"]
-    with duckdb.connect(str(copy / "warehouse.duckdb")) as con:
+    with connect_warehouse(copy / "warehouse.duckdb") as con:
         con.execute(statement)
     result = peoplemart("publish", "--home", copy, "--postgres", "embedded")
     assert result.returncode == 1

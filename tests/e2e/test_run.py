@@ -19,10 +19,18 @@ import pytest
 
 from metrics.embedded_postgres import embedded_postgres
 from metrics.postgres import copy_to_postgres
+from metrics.published import connect_warehouse
 from orchestration.dbt_targets import DONE_STATUSES, RUN_RESULTS, finished_attempts, run_of
 from orchestration.project import DBT_PROJECT_DIR
 from tests.dbt.identities import unit_headcount_identity_breaks
-from tests.pipeline import kpi, kpi_json, personal_data, run_pipeline, varchar_values_in
+from tests.pipeline import (
+    kpi,
+    kpi_json,
+    personal_data,
+    read_only,
+    run_pipeline,
+    varchar_values_in,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
@@ -132,7 +140,7 @@ def test_staging_serves_the_current_snapshot_with_pseudonymised_keys(first_run):
     delivered = pl.read_csv(
         newest / "employees.csv", separator=";", infer_schema=False, encoding="utf8-lossy"
     )
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with read_only(home) as con:
         staged = con.sql("select employee_key from staging.stg_hris__employees").fetchall()
         births = con.sql("select count(*) from restricted.stg_restricted__hris_employees")
         assert births.fetchall()[0][0] == delivered.height
@@ -186,7 +194,7 @@ def test_kpi_answers_every_named_metric_for_the_whole_organisation(overall):
 
 
 def test_the_poortwachter_monitor_finds_overdue_milestones(first_run):
-    with duckdb.connect(str(first_run[1] / "warehouse.duckdb"), read_only=True) as con:
+    with read_only(first_run[1]) as con:
         statuses = dict(
             con.sql("select milestone_status, count(*) from marts.fct_poortwachter_milestones "
                     "group by 1").fetchall()
@@ -251,7 +259,7 @@ def test_kpi_formats_carry_the_same_numbers(first_run):
 
 def test_a_rolled_up_parent_equals_the_sum_of_its_children(first_run):
     home = first_run[1]
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with read_only(home) as con:
         parent_of = dict(
             con.sql("select org_unit_id, org_level_2_id from marts.dim_org_units").fetchall()
         )
@@ -271,7 +279,7 @@ def test_a_rolled_up_parent_equals_the_sum_of_its_children(first_run):
 
 
 def test_every_unit_moves_only_by_hires_leavers_and_transfers(first_run):
-    with duckdb.connect(str(first_run[1] / "warehouse.duckdb"), read_only=True) as con:
+    with read_only(first_run[1]) as con:
         assert con.sql("select sum(transfers_in) from marts.fct_workforce_monthly").fetchall()[0][0]
         assert unit_headcount_identity_breaks(con) == []
 
@@ -279,7 +287,7 @@ def test_every_unit_moves_only_by_hires_leavers_and_transfers(first_run):
 def test_the_reconciliation_finds_exactly_the_planted_differences(first_run):
     landing, home, _ = first_run
     planted = pl.read_csv(landing / ".truth" / "planted_payroll_differences.csv")
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with read_only(home) as con:
         found = con.sql("""
             select cost_center, strftime(month_start_date, '%Y-%m')
             from marts.fct_fte_reconciliation_monthly
@@ -288,7 +296,7 @@ def test_the_reconciliation_finds_exactly_the_planted_differences(first_run):
 
 
 def test_reconciliation_and_finance_totals_tie_out_to_their_sources(first_run):
-    with duckdb.connect(str(first_run[1] / "warehouse.duckdb"), read_only=True) as con:
+    with read_only(first_run[1]) as con:
         hr = con.sql("""
             select recon.month_start_date, recon.fte, core.fte
             from (select month_start_date, sum(hr_average_fte) as fte
@@ -326,7 +334,7 @@ def test_the_same_dbt_project_builds_the_same_marts_on_postgresql(first_run, tmp
         dsn = urlparse(server_dsn)._replace(path="/peoplemart").geturl()
         with (
             psycopg.connect(dsn) as conn,
-            duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as duck,
+            read_only(home) as duck,
             conn.cursor() as cur,
         ):
             for schema, table in sources:
@@ -365,7 +373,7 @@ def test_the_same_dbt_project_builds_the_same_marts_on_spark(first_run, tmp_path
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
     sources = tmp_path / "sources"
     sources.mkdir()
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as duck:
+    with read_only(home) as duck:
         for schema, table in sorted(
             {(s["schema"], s["identifier"]) for s in manifest["sources"].values()}
         ):
@@ -396,7 +404,7 @@ def test_the_same_dbt_project_builds_the_same_marts_on_spark(first_run, tmp_path
 def assert_marts_equal(home: Path, rows_elsewhere) -> None:
     """Every mart of the DuckDB warehouse has the same rows elsewhere: `rows_elsewhere(table,
     query)` runs the same select of the mart's columns on the other engine."""
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as duck:
+    with read_only(home) as duck:
         marts = duck.sql(
             "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
         ).fetchall()
@@ -484,6 +492,10 @@ def test_a_dbt_build_that_errors_is_retried_from_where_it_stopped(first_run):
     their tests and everything skipped below them), not the whole warehouse again."""
     landing, home, _ = first_run
     before = set((home / "dbt" / "targets").iterdir())
+    # The night's first attempt starts the publishable file anew (what the publication copies
+    # holds nothing of an earlier night); the retry resumes in the file the attempt built.
+    with connect_warehouse(home / "warehouse.duckdb") as con:
+        con.execute("create table marts.left_by_an_earlier_night as select 1 as n")
     hold_source(home / "warehouse.duckdb")
     released = threading.Event()
 
@@ -517,6 +529,11 @@ def test_a_dbt_build_that_errors_is_retried_from_where_it_stopped(first_run):
     [report] = [r for r in reports(home) if r["run_id"] == run_of(first)]
     assert report["success"] and sum(f["rows_loaded"] for f in report["files"]) == 0
     assert {"warehouse_models"} <= {s["step"] for s in report["steps"]}
+    marker = "select count(*) from duckdb_tables() where table_name = 'left_by_an_earlier_night'"
+    with read_only(home) as con:
+        assert con.sql(marker).fetchall() == [(0,)]
+    with duckdb.connect(str(home / "serving.duckdb"), read_only=True) as con:
+        assert con.sql(marker).fetchall() == [(0,)]
     # The run report says why the step was retried, in the database's words.
     [retry] = report["retries"]
     assert retry["step"] == "warehouse_models"

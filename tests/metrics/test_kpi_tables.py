@@ -313,7 +313,7 @@ def test_a_later_nights_sql_reads_each_semantic_model_from_the_first_period_comp
     assert "(spell_start_date) >= date '2024-01-01' or (ended_date) >= date '2024-01-01'" in spells
     # MetricFlow's own cumulative SQL joins the facts to the time spine.
     rolling = generator.sql(["leaver_count_rolling_12m"], ["metric_time__month"])
-    assert 'JOIN (select * from "warehouse"."marts"."fct_workforce_monthly" where (' in rolling
+    assert 'JOIN (select * from "publishable"."marts"."fct_workforce_monthly" where (' in rolling
     assert f"date '{year_before}'" in rolling and f"date '{since}'" not in rolling
     [[parsed]] = duckdb.sql("select json_serialize_sql($sql)", params={"sql": rolling}).fetchall()
     assert json.loads(parsed)["error"] is False
@@ -434,8 +434,8 @@ def test_a_month_end_figure_in_month_cells_is_asked_as_its_months_sum():
     assert all(measure["non_additive_dimension"] is None for _, measure in measures)
     models = {model["name"]: model for model in manifest["semantic_models"]}
     con = duckdb.connect()
-    con.execute("attach ':memory:' as warehouse")
-    con.execute("create schema warehouse.marts")
+    con.execute("attach ':memory:' as publishable")
+    con.execute("create schema publishable.marts")
     jan, feb = dt.date(2024, 1, 1), dt.date(2024, 2, 1)
     _model_table(con, models["segments"], [
         {"segment_key": "s1", "org_level_4_id": "A"}, {"segment_key": "s2", "org_level_4_id": "A"},

@@ -11,12 +11,13 @@ from metrics.publish import (
     publish,
     remove_people_from_old_copies,
 )
+from metrics.published import PUBLISHABLE_FILE, connect_warehouse
 
 
 def warehouse(home, extra_column: str | None = None):
+    """A warehouse with a restricted table, its publishable file with one mart."""
     home.mkdir(exist_ok=True)
-    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
-        con.execute("create schema if not exists marts")
+    with connect_warehouse(home / "warehouse.duckdb") as con:
         con.execute("create schema if not exists restricted")
         con.execute("create or replace table restricted.people as select date '1990-01-01' as d")
         column = f", 'x' as {extra_column}" if extra_column else ""
@@ -42,6 +43,34 @@ def test_a_publication_carries_the_run_id_and_only_publishable_schemas(tmp_path)
     codecs = duckdb.sql(f"select distinct compression from parquet_metadata('{export}')")
     assert codecs.fetchall() == [("ZSTD",)]
     assert (tmp_path / "exports" / "LATEST").read_text().strip() == "run-a"
+
+
+def test_the_publication_is_the_publishable_files_tables_without_its_views(tmp_path):
+    """dbt writes a view or two beside the marts (read through both files' catalogs): a
+    reader of the serving file could not read them, so they are left out."""
+    warehouse(tmp_path)
+    with connect_warehouse(tmp_path / "warehouse.duckdb") as con:
+        con.execute("create view marts.v_x as select n from publishable.marts.fct_x")
+        con.execute("create table kpi.metrics_year as select 1.5 as value")
+    publication = publish(tmp_path, "run-a")
+    assert publication.tables == {"kpi.metrics_year": 1, "marts.fct_x": 5}
+    with duckdb.connect(str(tmp_path / SERVING), read_only=True) as con:
+        assert con.sql("select count(*) from duckdb_views() where not internal").fetchall() == [
+            (0,)
+        ]
+        assert con.sql("select value, run_id from kpi.metrics_year").fetchall() == [(1.5, "run-a")]
+
+
+def test_a_table_outside_the_published_schemas_in_the_publishable_file_is_refused(tmp_path):
+    warehouse(tmp_path)
+    publish(tmp_path, "run-a")
+    with duckdb.connect(str(tmp_path / PUBLISHABLE_FILE)) as con:
+        con.execute("create table main.scratch as select 'x' as anything")
+    with pytest.raises(PublishError, match="outside marts, survey, kpi: main.scratch"):
+        publish(tmp_path, "run-b")
+    with duckdb.connect(str(tmp_path / SERVING), read_only=True) as con:
+        assert con.sql("select distinct run_id from marts.fct_x").fetchall() == [("run-a",)]
+    assert not (tmp_path / f"{SERVING}.next").exists()
 
 
 def test_the_run_id_is_an_enum_of_its_one_value_and_reads_as_text_everywhere(tmp_path):
@@ -109,7 +138,7 @@ def test_retention_empties_a_person_from_old_exports_and_leaves_other_files_alon
     its own included), their manager group's survey row goes; a unit that happens to share the
     name stays. A file naming people but not p1 is not rewritten."""
     warehouse(tmp_path)
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+    with connect_warehouse(tmp_path / "warehouse.duckdb") as con:
         con.execute(
             "create table marts.fct_people as select * from (values ('p1', null), "
             "('p2', 'p1'), ('p3', 'p2'), (null, 'p1')) as t(employee_key, manager_employee_key)"

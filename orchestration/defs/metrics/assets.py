@@ -6,7 +6,6 @@ import json
 
 import dagster as dg
 
-from ingestion.duckdb_memory import bounded_connect
 from ingestion.retention import forget_pending_keys, hr_horizon, pending_keys
 from metrics.catalog import CATALOG_TABLE, catalog_from_project
 from metrics.dashboard import write_dashboard
@@ -16,7 +15,7 @@ from metrics.kpi_tables import (
     frozen_periods_reused_before,
 )
 from metrics.publish import publish, remove_people_from_old_copies
-from metrics.published import published_tables
+from metrics.published import connect_warehouse, published_tables
 from metrics.survey import publish_survey_results
 from orchestration.dbt_manifest import load_manifest
 from orchestration.defs.resources import PeoplemartHome
@@ -98,7 +97,7 @@ def kpi_tables(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
 def publication_candidate(peoplemart: PeoplemartHome):
     """What is about to be published, as it stands in the warehouse; the quality gate's checks
     run on it and block the publication when one fails."""
-    with bounded_connect(peoplemart.warehouse_path, read_only=True) as con:
+    with connect_warehouse(peoplemart.warehouse_path, read_only=True) as con:
         tables = published_tables(con)
     return dg.MaterializeResult(metadata={"tables": len(tables)})
 

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
+from metrics.published import start_publishable_anew
 from orchestration.dbt_manifest import load_manifest
 from orchestration.dbt_targets import (
     RUN_RESULTS,
@@ -43,6 +44,8 @@ def warehouse_models(
     )
     if resume:
         context.log.info("resuming the build: what earlier attempts built is left as it is")
+    elif not context.is_subset:
+        start_publishable_anew(peoplemart.warehouse_path)
     invocation = dbt.cli(
         ["build", *resume], context=context, raise_on_error=False, target_path=target
     )
