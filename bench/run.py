@@ -46,6 +46,7 @@ from bench.measure import (
 from bench.memory_floor import NoCompiledModel, memory_floor
 from bench.memory_floor import markdown as memory_floor_markdown
 from generator.deliveries import GeneratorConfig, generate
+from metrics.published import publishable_path
 from orchestration.dbt_manifest import ensure_manifest
 from orchestration.dbt_targets import RUN_RESULTS, attempts_of, finished_attempts, run_of
 
@@ -281,6 +282,7 @@ def bench_warehouse(employees: int, years: int, work: Path, landing: Path | None
         "employees": employees,
         "years": years,
         "warehouse_mb": round((home / "warehouse.duckdb").stat().st_size / 2**20),
+        "publishable_mb": round(publishable_path(home / "warehouse.duckdb").stat().st_size / 2**20),
         "stages": [*stages, as_dict(build)],
     }
 
@@ -304,6 +306,10 @@ def stages_markdown(title: str, results: list[dict], years: int, command: str, w
             lines += _stage_rows(size, stage, areas=8)
         if "warehouse_mb" in result:
             lines.append(f"| {size} | warehouse.duckdb size (MB) | | {result['warehouse_mb']} | |")
+        if "publishable_mb" in result:
+            lines.append(
+                f"| {size} | publishable.duckdb size (MB) | | {result['publishable_mb']} | |"
+            )
     peak = {r["employees"]: r["stages"][-1]["peak_rss_mb"] for r in results}
     if 1_000_000 in peak:
         met = peak[1_000_000] < TARGETS["peak_mb_at_1m"]

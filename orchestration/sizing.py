@@ -16,6 +16,7 @@ from ingestion.duckdb_memory import (
     NightSettingError,
     memory_limit,
 )
+from metrics.published import publishable_path
 
 DBT_THREADS_ENV = "PEOPLEMART_DBT_THREADS"
 # Spilling does not save every operator: at a million employees x 10 years a uniqueness test over
@@ -50,11 +51,10 @@ def _machine_gb() -> float:
 
 
 def is_large(landing: Path | None, warehouse: Path | None) -> bool:
-    """Whether these extracts or this warehouse are a large organisation's."""
-    return (
-        _bytes_under(landing) >= LARGE_LANDING_BYTES
-        or _bytes_under(warehouse) >= LARGE_WAREHOUSE_BYTES
-    )
+    """Whether these extracts or this warehouse (with its publishable file) are a large
+    organisation's."""
+    built = _bytes_under(warehouse) + _bytes_under(warehouse and publishable_path(warehouse))
+    return _bytes_under(landing) >= LARGE_LANDING_BYTES or built >= LARGE_WAREHOUSE_BYTES
 
 
 def sized_memory_limit(landing: Path | None, warehouse: Path | None) -> str:

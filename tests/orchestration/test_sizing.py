@@ -3,6 +3,7 @@
 import pytest
 
 from ingestion.duckdb_memory import MEMORY_LIMIT_ENV
+from metrics.published import PUBLISHABLE_FILE
 from orchestration import sizing
 from orchestration.sizing import (
     DBT_THREADS_ENV,
@@ -28,10 +29,12 @@ def test_a_night_is_sized_by_its_extracts_or_else_its_warehouse(monkeypatch, tmp
     assert sized_memory_limit(landing, warehouse) == "2.8GB"
     _sparse(landing / "finance" / "2025-01-31" / "actuals.csv", 1)
     assert sized_memory_limit(landing, warehouse) == "10GB"
-    # A publish-only night reads no landing: a warehouse of a large organisation stands in.
-    _sparse(warehouse, 11_999_999_999)
+    # A publish-only night reads no landing: a warehouse of a large organisation stands in,
+    # its publishable file (the marts, KPI tables and survey results) counted with it.
+    _sparse(warehouse, 9_999_999_999)
+    publishable = _sparse(warehouse.with_name(PUBLISHABLE_FILE), 2_000_000_000)
     assert sized_memory_limit(None, warehouse) == "2.8GB"
-    _sparse(warehouse, 12_000_000_000)
+    _sparse(publishable, 2_000_000_001)
     assert sized_memory_limit(None, warehouse) == "10GB"
 
 
