@@ -4,6 +4,7 @@ import duckdb
 import pytest
 
 import metrics.publish
+from ingestion.duckdb_memory import MEMORY_LIMIT_ENV
 from metrics.publish import (
     PREVIOUS,
     SERVING,
@@ -71,6 +72,21 @@ def test_a_table_outside_the_published_schemas_in_the_publishable_file_is_refuse
     with duckdb.connect(str(tmp_path / SERVING), read_only=True) as con:
         assert con.sql("select distinct run_id from marts.fct_x").fetchall() == [("run-a",)]
     assert not (tmp_path / f"{SERVING}.next").exists()
+
+
+def test_the_run_id_columns_together_may_exceed_the_memory_bound(tmp_path, monkeypatch):
+    """An added column stays in memory until checkpointed, a byte per row: 2 x 40 million rows
+    are more than a 64MB bound, one table at a time is not (at a million employees the KPI
+    tables' billion rows ran out of memory when checkpointed only at the end)."""
+    warehouse(tmp_path)
+    with connect_warehouse(tmp_path / "warehouse.duckdb") as con:
+        for table in ("fct_big_a", "fct_big_b"):
+            con.execute(f"create table marts.{table} as select range as n from range(40000000)")
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "64MB")
+    publication = publish(tmp_path, "run-a")
+    assert (
+        publication.tables["marts.fct_big_a"] == publication.tables["marts.fct_big_b"] == 40_000_000
+    )
 
 
 def test_the_run_id_is_an_enum_of_its_one_value_and_reads_as_text_everywhere(tmp_path):
