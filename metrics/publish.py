@@ -84,7 +84,7 @@ def _copy_publishable(home: Path, staged: Path, run_id: str) -> dict[str, int]:
     if not publishable.exists():
         raise PublishError(f"nothing to publish: {publishable} does not exist (run the build)")
     # What a writer left in the write-ahead log goes into the file first: the copy is the file.
-    with duckdb.connect(str(publishable)) as con:
+    with bounded_connect(publishable) as con:
         con.execute("checkpoint")
     shutil.copyfile(publishable, staged)
     # The night's bound, not the copying one: a column added with a default is held in memory

@@ -79,7 +79,7 @@ def start_publishable_anew(warehouse: Path) -> None:
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
     if not Path(warehouse).exists():
         return
-    with duckdb.connect(str(warehouse)) as con:
+    with bounded_connect(warehouse) as con:
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"drop schema if exists {schema} cascade")
 
