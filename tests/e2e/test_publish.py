@@ -650,6 +650,27 @@ def test_a_failed_gate_leaves_every_publication_unchanged(published, tmp_path):
     stop_embedded_postgres(copy)
 
 
+def test_publishing_a_warehouse_of_an_earlier_version_says_to_build_it_first(published, tmp_path):
+    _, home = published
+    copy = copy_home(home, tmp_path / "home")
+    served = (copy / "serving.duckdb").read_bytes()
+    runs = sorted(p.name for p in (copy / "runs").iterdir())
+    # Before the publishable file, the marts were schemas of the warehouse itself.
+    (copy / PUBLISHABLE_FILE).unlink()
+    with duckdb.connect(str(copy / "warehouse.duckdb")) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.dim_org_units as select 'U1' as org_unit_id")
+    result = peoplemart("publish", "--home", copy)
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"{copy / PUBLISHABLE_FILE} does not exist" in result.stderr
+    assert "earlier version of peoplemart" in result.stderr
+    assert "`peoplemart run` (or `peoplemart build`)" in result.stderr
+    # Refused before a run started: nothing written, nothing published.
+    assert not (copy / PUBLISHABLE_FILE).exists()
+    assert sorted(p.name for p in (copy / "runs").iterdir()) == runs
+    assert (copy / "serving.duckdb").read_bytes() == served
+
+
 def test_a_step_that_crashes_is_tried_again_and_the_run_succeeds(published, tmp_path):
     _, home = published
     copy = copy_home(home, tmp_path / "home")
