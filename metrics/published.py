@@ -84,6 +84,24 @@ def start_publishable_anew(warehouse: Path) -> None:
             con.execute(f"drop schema if exists {schema} cascade")
 
 
+class MartsNotBuilt(RuntimeError):
+    """The KPI tables and the publication read the marts a build wrote to the publishable file."""
+
+    def __init__(self, warehouse: Path):
+        super().__init__(
+            f"no marts in {publishable_path(warehouse)}: the warehouse was built by an earlier "
+            "version of peoplemart (its marts in the warehouse itself), or its last build did "
+            "not finish; `peoplemart run` (or `peoplemart build`) builds them there"
+        )
+
+
+def require_built_marts(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
+    """Before the metrics read a mart: a clear error where DuckDB would name a missing table.
+    Asked of the file's tables, not of its existence: a writer that ran first created it."""
+    if not any(schema == "marts" for schema, _ in published_tables(con, PUBLISHABLE)):
+        raise MartsNotBuilt(warehouse)
+
+
 def published_tables(
     con: duckdb.DuckDBPyConnection, database: str | None = None
 ) -> list[tuple[str, str]]:

@@ -18,7 +18,7 @@ import polars as pl
 from ingestion.duckdb_memory import bounded_connect
 from metrics.anonymity import Partition, checked_min_group_size, small_group_reason, suppress
 from metrics.kpi_tables import MetricSql, planned_for_metricflow
-from metrics.published import connect_warehouse
+from metrics.published import connect_warehouse, require_built_marts
 from metrics.query import KpiQuery, KpiQueryError
 
 SURVEY_METRICS = ("respondents", "engagement_index", "engaged_share", "enps", "response_rate")
@@ -347,6 +347,7 @@ def publish_survey_results(
     renames = {g: g.split("__", 1)[1] for g in driver_group_by}
     renames["wave__wave_id"], renames["wave__anonymity"] = "wave_id", "anonymity"
     with connect_warehouse(home / "warehouse.duckdb") as con, planned_for_metricflow(con):
+        require_built_marts(con, home / "warehouse.duckdb")
         parent = _parents(con)
         con.register("ancestry", _ancestry(parent))
         # Invitations carry no wave anonymity of their own: take it from the wave's respondents.

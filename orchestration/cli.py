@@ -281,7 +281,7 @@ def print_summary(report) -> None:
 
 def cmd_run(args, job_name: str = "nightly") -> int:
     from ingestion.duckdb_memory import NightSettingError
-    from metrics.published import publishable_path
+    from metrics.published import MartsNotBuilt, publishable_path
     from orchestration.defs.resources import alert_webhook_from_env
     from orchestration.runner import WriterBusy, raise_alert, run_pipeline
 
@@ -295,15 +295,8 @@ def cmd_run(args, job_name: str = "nightly") -> int:
         print(f"peoplemart {command}: no warehouse in {home}", file=sys.stderr)
         return 2
     if not ingests and not publishable_path(home / "warehouse.duckdb").exists():
-        # A warehouse of a version before the publishable file holds its marts itself, where
-        # the KPI tables no longer look: DuckDB would name a missing table.
-        print(
-            f"peoplemart {command}: {publishable_path(home / 'warehouse.duckdb')} does not "
-            "exist: the warehouse was built by an earlier version of peoplemart, or its last "
-            "build did not finish; `peoplemart run` (or `peoplemart build`) builds the marts "
-            "into it",
-            file=sys.stderr,
-        )
+        # Told before a run starts; the file is not opened here, a running night may hold it.
+        print(f"peoplemart {command}: {MartsNotBuilt(home / 'warehouse.duckdb')}", file=sys.stderr)
         return 2
     print(f"peoplemart {command}: {landing} -> {home}")
     if getattr(args, "postgres", None):

@@ -126,8 +126,9 @@ def alert_webhook_from_env() -> str | None:
 
 def crash_retry_policy_from_env() -> dg.RetryPolicy:
     """Steps that crash (a lock held by someone else, a full disk, memory, a killed dbt) are
-    tried again; steps that fail a data check raise `dg.Failure(allow_retries=False)` and are not:
-    the same data would fail the same way, and a retry would only delay the alert."""
+    tried again; steps that fail a data check or find no marts built raise
+    `dg.Failure(allow_retries=False)` (metrics assets' `not_retried`) and are not: the same data
+    would fail the same way, and a retry would only delay the alert."""
     return dg.RetryPolicy(
         max_retries=int(os.environ.get("PEOPLEMART_STEP_RETRIES", "2")),
         delay=float(os.environ.get("PEOPLEMART_RETRY_DELAY_SECONDS", "30")),

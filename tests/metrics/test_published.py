@@ -2,13 +2,16 @@
 warehouse connection as if they were the warehouse's own."""
 
 import duckdb
+import pytest
 
 from metrics.published import (
     PUBLISHABLE,
     PUBLISHABLE_FILE,
     STORAGE_VERSION,
+    MartsNotBuilt,
     connect_warehouse,
     published_tables,
+    require_built_marts,
     start_publishable_anew,
 )
 
@@ -79,3 +82,18 @@ def test_a_full_build_starts_from_an_empty_publishable_file(tmp_path):
     with connect_warehouse(warehouse) as con:
         assert published_tables(con) == []
     start_publishable_anew(tmp_path / "nothing_yet" / "warehouse.duckdb")
+
+
+def test_the_metrics_refuse_a_publishable_file_without_marts(tmp_path):
+    """A warehouse an earlier version built holds its marts itself; the KPI tables look for them
+    in the publishable file, which the first writer of the metrics creates empty."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.dim_org_units as select 'U1' as org_unit_id")
+    with connect_warehouse(warehouse) as con:
+        con.execute("create table kpi.kpi_catalog as select 'headcount' as metric")
+        with pytest.raises(MartsNotBuilt, match=r"no marts in .*publishable\.duckdb: .*earlier"):
+            require_built_marts(con, warehouse)
+        con.execute("create table marts.dim_org_units as select 'U1' as org_unit_id")
+        require_built_marts(con, warehouse)

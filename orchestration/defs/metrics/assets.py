@@ -3,6 +3,7 @@ KPI catalog and KPI tables, and the publication BI tools read (serving.duckdb, P
 PostgreSQL), which waits for the quality gate."""
 
 import json
+from contextlib import contextmanager
 
 import dagster as dg
 
@@ -15,7 +16,12 @@ from metrics.kpi_tables import (
     frozen_periods_reused_before,
 )
 from metrics.publish import publish, remove_people_from_old_copies
-from metrics.published import connect_warehouse, published_tables
+from metrics.published import (
+    MartsNotBuilt,
+    connect_warehouse,
+    published_tables,
+    require_built_marts,
+)
 from metrics.survey import publish_survey_results
 from orchestration.dbt_manifest import load_manifest
 from orchestration.defs.resources import PeoplemartHome
@@ -37,14 +43,24 @@ SURVEY_INPUTS = [
 ]
 
 
+@contextmanager
+def not_retried(*errors: type[Exception]):
+    """Errors the same warehouse raises again on every attempt: failed at once, not retried."""
+    try:
+        yield
+    except errors as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+
+
 @dg.asset(deps=SURVEY_INPUTS, group_name="metrics", op_tags={"peoplemart/warehouse-writer": "true"})
 def survey_results(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
     """Survey figures per wave, org unit (with its subtree) and HR attribute, anonymity applied."""
-    summary = publish_survey_results(
-        peoplemart.home_path,
-        DBT_PROJECT_DIR,
-        peoplemart.survey_min_group_size,
-    )
+    with not_retried(MartsNotBuilt):
+        summary = publish_survey_results(
+            peoplemart.home_path,
+            DBT_PROJECT_DIR,
+            peoplemart.survey_min_group_size,
+        )
     context.log.info(f"survey results: {summary}")
     return dg.MaterializeResult(metadata=summary)
 
@@ -74,6 +90,8 @@ def kpi_tables(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
     """Every metric at month, quarter and year grain by its dimensions, through MetricFlow."""
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "semantic_manifest.json").read_text())
     with peoplemart.connect() as con:
+        with not_retried(MartsNotBuilt):
+            require_built_marts(con, peoplemart.warehouse_path)
         catalog = con.sql(f"select * from {CATALOG_TABLE}").pl()
         since = frozen_periods_reused_before(con, manifest, catalog)
         summary = build_kpi_tables(con, DBT_PROJECT_DIR, manifest, catalog, since)
@@ -109,11 +127,8 @@ def publication_candidate(peoplemart: PeoplemartHome):
 )
 def serving_publication(context: dg.AssetExecutionContext, peoplemart: PeoplemartHome):
     """serving.duckdb and Parquet exports, swapped in only after the quality gate passed."""
-    try:
+    with not_retried(QualityGateFailed):
         require_passed_gate(peoplemart.home_path, context.run_id)
-    except QualityGateFailed as failed:
-        # Failed data checks are never retried: the same data fails them again.
-        raise dg.Failure(description=str(failed), allow_retries=False) from None
     with peoplemart.postgres_dsn() as dsn:
         publication = publish(peoplemart.home_path, context.run_id, postgres_dsn=dsn)
         context.log.info(f"published {len(publication.tables)} tables to {publication.path}")
